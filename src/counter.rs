@@ -1,0 +1,336 @@
+//! The atomic fixed-window counters.
+//!
+//! # Layout
+//!
+//! One window of one tracked state is one `AtomicU64`:
+//!
+//! ```text
+//!  63            32 31             0
+//! +----------------+----------------+
+//! |  window index  |     count      |
+//! |  (mod 2^32)    |                |
+//! +----------------+----------------+
+//! ```
+//!
+//! The window index is `unix_seconds / length`, kept modulo 2^32. It is
+//! compared with the current index by wrapping difference, read as an
+//! `i32`: a stored index up to 2^31 - 1 windows older than now is stale
+//! (its count no longer applies), up to 2^31 - 1 windows newer is a newer
+//! window that a lagging clock must not reopen. The horizon is therefore
+//! 2^31 windows between two checks of one key: 68 years for one-second
+//! windows, longer for longer ones; a key untouched for longer may see its
+//! old count again once (a test sits at that horizon). The count is at
+//! most the window's limit, which is at most `u32::MAX`.
+//!
+//! # Admission
+//!
+//! A check of cost `c` against windows `w0..wn` (longest first) first reads
+//! every window and denies without writing if any has no room. Otherwise
+//! it reserves `c` in each window in order with a compare-exchange loop
+//! that retries while the window still has room (contention never turns
+//! into a denial); if some window has filled meanwhile, the reservations
+//! already made are released and the check is denied. A denied check thus
+//! leaves every count as it was.
+//!
+//! Between a reservation and its release another check may see the
+//! reserved cost. Such a check can be denied only while some window of the
+//! class is at its limit (that is what makes the first check release), so
+//! the total admitted is still `min(limit, attempts)` for unit costs at one
+//! instant; the loom models check exactly that.
+//!
+//! # Orderings
+//!
+//! Counting needs only each word's modification order (`Relaxed` would
+//! do). The word operations are `Acquire` on success because the key table
+//! reuses slots: a reclaimer marks a slot's tag, then resets its words with
+//! `Release`. A check that reads a reset word must then see the mark when it
+//! re-reads the tag, and undo its work (see `table`).
+
+use crate::policy::MAX_WINDOWS;
+use crate::sync::{AtomicU64, Backoff, Ordering};
+use crate::window::Window;
+
+/// The word of a window that holds nothing (see [`view`]).
+pub(crate) const NEUTRAL: u64 = 0;
+
+/// Packs a window index (kept modulo 2^32) and a count into one word.
+pub(crate) const fn pack(index: u64, count: u32) -> u64 {
+    // Truncation intended: the index is kept modulo 2^32.
+    #[allow(clippy::cast_possible_truncation)]
+    let index = index as u32;
+    ((index as u64) << 32) | count as u64
+}
+
+/// The count field of a word.
+const fn count_of(word: u64) -> u32 {
+    // Truncation intended: the low half is the count.
+    #[allow(clippy::cast_possible_truncation)]
+    let count = word as u32;
+    count
+}
+
+/// The (effective window index, count) a word stands for at `now_index`.
+///
+/// A stale word stands for an empty current window; a word from a newer
+/// window (the clock stepped back, or this check is a straggler) stands
+/// for that newer window, which keeps counting: time as a counter sees it
+/// never goes backwards.
+///
+/// The all-zero word is neutral: it stands for an empty current window
+/// whatever the window's length. The key table resets reclaimed slots to
+/// it, so a slot can pass between classes with different windows.
+pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
+    if word == NEUTRAL {
+        return (now_index, 0);
+    }
+    // Truncation intended: compare modulo 2^32.
+    #[allow(clippy::cast_possible_truncation)]
+    let now32 = now_index as u32;
+    // Truncation intended: the high half is the index modulo 2^32.
+    #[allow(clippy::cast_possible_truncation)]
+    let stored = (word >> 32) as u32;
+    // Two's-complement reading of the wrapping difference.
+    #[allow(clippy::cast_possible_wrap)]
+    let ahead = stored.wrapping_sub(now32) as i32;
+    match ahead {
+        0 => (now_index, count_of(word)),
+        1.. => (now_index.saturating_add(ahead.unsigned_abs().into()), count_of(word)),
+        _ => (now_index, 0),
+    }
+}
+
+/// What a check saw of, or did to, the windows of one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Observed {
+    /// Number of windows used.
+    pub(crate) len: usize,
+    /// Effective window index of each window.
+    pub(crate) index: [u64; MAX_WINDOWS],
+    /// Count of each window: after the check if admitted, as found if not.
+    pub(crate) count: [u32; MAX_WINDOWS],
+}
+
+impl Observed {
+    /// The empty windows a state that does not exist yet would have.
+    pub(crate) fn fresh(windows: &[Window], now_secs: u64) -> Self {
+        let mut o = Self { len: windows.len(), index: [0; MAX_WINDOWS], count: [0; MAX_WINDOWS] };
+        for (slot, w) in o.index.iter_mut().zip(windows) {
+            *slot = w.index_at(now_secs);
+        }
+        o
+    }
+
+    /// Whether `cost` more fits in window `i` under `limit`.
+    fn fits(&self, i: usize, cost: u32, limit: u32) -> bool {
+        u64::from(self.count[i]).saturating_add(u64::from(cost)) <= u64::from(limit)
+    }
+
+    /// Whether `cost` fits in every window under `limits`.
+    pub(crate) fn fits_all(&self, cost: u32, limits: &[u32]) -> bool {
+        (0..self.len).all(|i| self.fits(i, cost, limits[i]))
+    }
+}
+
+/// The outcome of [`admit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// Every window took the cost; counts are after the check.
+    Admitted(Observed),
+    /// Some window had no room; nothing changed; counts as found.
+    Denied(Observed),
+}
+
+/// Reads the windows of one state at `now_secs` without changing them.
+pub(crate) fn observe(words: &[AtomicU64], windows: &[Window], now_secs: u64) -> Observed {
+    let mut o = Observed::fresh(windows, now_secs);
+    for (i, (word, w)) in words.iter().zip(windows).enumerate() {
+        // Acquire: pairs with a reclaimer's Release reset (module docs).
+        let (index, count) = view(word.load(Ordering::Acquire), w.index_at(now_secs));
+        o.index[i] = index;
+        o.count[i] = count;
+    }
+    o
+}
+
+/// Admits `cost` against every window of one state, or against none.
+///
+/// `limits[i]` is the limit of `windows[i]` for this key; the caller has
+/// checked that `cost` is at least 1 and at most every limit.
+pub(crate) fn admit(words: &[AtomicU64], windows: &[Window], limits: &[u32], now_secs: u64, cost: u32) -> Admission {
+    let mut seen = observe(words, windows, now_secs);
+    if !seen.fits_all(cost, limits) {
+        return Admission::Denied(seen);
+    }
+    for i in 0..seen.len {
+        match reserve(&words[i], windows[i].index_at(now_secs), cost, limits[i]) {
+            Ok((index, count)) => {
+                seen.index[i] = index;
+                seen.count[i] = count;
+            }
+            Err((index, count)) => {
+                for (j, word) in words.iter().enumerate().take(i) {
+                    release(word, seen.index[j], cost);
+                    seen.count[j] = seen.count[j].saturating_sub(cost);
+                }
+                seen.index[i] = index;
+                seen.count[i] = count;
+                return Admission::Denied(seen);
+            }
+        }
+    }
+    Admission::Admitted(seen)
+}
+
+/// Undoes an admission whose state turned out to belong to another key
+/// (see `table`): releases `cost` from each window it was counted in.
+pub(crate) fn undo(words: &[AtomicU64], admitted: &Observed, cost: u32) {
+    for (word, &index) in words.iter().zip(&admitted.index[..admitted.len]) {
+        release(word, index, cost);
+    }
+}
+
+/// Adds `cost` to one window if it fits: `Ok((index, count_after))`, or
+/// `Err((index, count))` when it does not.
+fn reserve(word: &AtomicU64, now_index: u64, cost: u32, limit: u32) -> Result<(u64, u32), (u64, u32)> {
+    let backoff = Backoff::new();
+    // Relaxed: the compare-exchange below validates whatever this read saw.
+    let mut current = word.load(Ordering::Relaxed);
+    loop {
+        let (index, count) = view(current, now_index);
+        let after = match count.checked_add(cost) {
+            Some(after) if after <= limit => after,
+            _ => return Err((index, count)),
+        };
+        // Acquire on success: pairs with a reclaimer's Release reset, so a
+        // re-read of the slot's tag sees the reclaim (module docs). Relaxed
+        // on failure: the loop re-validates the value it gets.
+        match word.compare_exchange_weak(current, pack(index, after), Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return Ok((index, after)),
+            Err(actual) => {
+                current = actual;
+                backoff.spin();
+            }
+        }
+    }
+}
+
+/// Takes back `cost` from window `index`, if the word is still in it.
+///
+/// When the word has moved on to another window (or was reset by a
+/// reclaim), the reservation went with it and there is nothing to undo.
+fn release(word: &AtomicU64, index: u64, cost: u32) {
+    let backoff = Backoff::new();
+    // Relaxed: validated by the compare-exchange.
+    let mut current = word.load(Ordering::Relaxed);
+    loop {
+        if current >> 32 != pack(index, 0) >> 32 || count_of(current) < cost {
+            return;
+        }
+        let next = pack(index, count_of(current).saturating_sub(cost));
+        // Relaxed: a release only lowers a count; it publishes nothing, and
+        // no decision depends on seeing it at a particular moment.
+        match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => {
+                current = actual;
+                backoff.spin();
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::length::WindowLength;
+
+    fn windows(spec: &[(u32, u64)]) -> Vec<Window> {
+        spec.iter().map(|&(l, s)| Window::new(l, WindowLength::from_secs(s).unwrap())).collect()
+    }
+
+    fn words(n: usize) -> Vec<AtomicU64> {
+        (0..n).map(|_| AtomicU64::new(0)).collect()
+    }
+
+    #[test]
+    fn view_reads_current_stale_and_newer_windows() {
+        assert_eq!(view(pack(7, 3), 7), (7, 3));
+        assert_eq!(view(pack(6, 3), 7), (7, 0));
+        assert_eq!(view(pack(9, 3), 7), (9, 3));
+        // The neutral word is an empty current window, even where its index
+        // would read as newer.
+        assert_eq!(view(NEUTRAL, (1u64 << 32) - 1), ((1u64 << 32) - 1, 0));
+        // Across the 2^32 wrap of the stored index.
+        let near_wrap = (1u64 << 32) + 2;
+        assert_eq!(view(pack(near_wrap - 4, 5), near_wrap), (near_wrap, 0));
+        assert_eq!(view(pack(near_wrap + 4, 5), near_wrap), (near_wrap + 4, 5));
+    }
+
+    #[test]
+    fn view_at_the_horizon() {
+        // 2^31 - 1 windows old is still recognised as stale...
+        let now = 1u64 << 40;
+        let old = now - ((1u64 << 31) - 1);
+        assert_eq!(view(pack(old, 9), now), (now, 0));
+        // ...and 2^31 - 1 windows ahead as newer.
+        let ahead = now + ((1u64 << 31) - 1);
+        assert_eq!(view(pack(ahead, 9), now), (ahead, 9));
+        // Exactly 2^31 old wraps to "2^31 behind" and still reads as stale.
+        assert_eq!(view(pack(now - (1u64 << 31), 9), now), (now, 0));
+        // One window further and an untouched count reappears: the documented horizon.
+        assert_eq!(view(pack(now - (1u64 << 31) - 1, 9), now).1, 9);
+    }
+
+    #[test]
+    fn view_saturates_at_the_far_future() {
+        assert_eq!(view(pack(u64::MAX, 1), u64::MAX - 1), (u64::MAX, 1));
+        assert_eq!(view(pack(2, 1), u64::MAX), (u64::MAX, 1));
+    }
+
+    #[test]
+    fn admission_is_all_or_nothing() {
+        let ws = windows(&[(60, 60), (20, 10)]);
+        let w = words(2);
+        for n in 1..=20 {
+            let Admission::Admitted(o) = admit(&w, &ws, &[60, 20], 600, 1) else { panic!("denied at {n}") };
+            assert_eq!(o.count[..2], [n, n]);
+        }
+        let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        assert!(matches!(admit(&w, &ws, &[60, 20], 600, 1), Admission::Denied(_)));
+        let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn release_is_guarded_by_the_window() {
+        let w = AtomicU64::new(pack(5, 3));
+        release(&w, 4, 1);
+        assert_eq!(w.load(Ordering::Relaxed), pack(5, 3));
+        release(&w, 5, 4);
+        assert_eq!(w.load(Ordering::Relaxed), pack(5, 3));
+        release(&w, 5, 2);
+        assert_eq!(w.load(Ordering::Relaxed), pack(5, 1));
+    }
+
+    #[test]
+    fn a_straggler_counts_in_the_newer_window() {
+        let ws = windows(&[(2, 10)]);
+        let w = words(1);
+        assert!(matches!(admit(&w, &ws, &[2], 100, 1), Admission::Admitted(_)));
+        // Two windows behind: still window 10, one unit left.
+        let Admission::Admitted(o) = admit(&w, &ws, &[2], 80, 1) else { panic!() };
+        assert_eq!((o.index[0], o.count[0]), (10, 2));
+        assert!(matches!(admit(&w, &ws, &[2], 5, 1), Admission::Denied(_)));
+        // The next window opens normally.
+        assert!(matches!(admit(&w, &ws, &[2], 110, 2), Admission::Admitted(_)));
+    }
+
+    #[test]
+    fn the_largest_limit_and_cost() {
+        let ws = windows(&[(u32::MAX, 60)]);
+        let w = words(1);
+        assert!(matches!(admit(&w, &ws, &[u32::MAX], 0, u32::MAX), Admission::Admitted(_)));
+        assert!(matches!(admit(&w, &ws, &[u32::MAX], 0, 1), Admission::Denied(_)));
+        assert_eq!(w[0].load(Ordering::Relaxed), pack(0, u32::MAX));
+    }
+}

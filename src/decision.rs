@@ -1,0 +1,191 @@
+//! Decisions: what a check answers (SPEC §4).
+
+use crate::counter::Observed;
+use crate::window::Window;
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Admitted: the cost was counted in every window of the class.
+    Allowed,
+    /// Denied: some window has no room for the cost now; it will after
+    /// [`Decision::retry_after`] seconds. Nothing was counted.
+    Denied,
+    /// The cost is above the limit of some window of the class, so no
+    /// amount of waiting admits it. Nothing was counted.
+    CostTooLarge,
+    /// The key is new, every slot it may use holds live state, and the
+    /// limiter fails closed ([`OnFull::Deny`](crate::OnFull::Deny)).
+    /// A slot frees up after [`Decision::retry_after`] seconds.
+    TableFull,
+    /// The key is new and the table is full, and the limiter fails open
+    /// ([`OnFull::Allow`](crate::OnFull::Allow)): admitted without being
+    /// counted.
+    AllowedUntracked,
+    /// The class is not in the limiter's policy. Nothing was counted.
+    UnknownClass,
+}
+
+/// The answer to a check or a peek: admitted or not, and every figure a
+/// server needs for its response headers and its 429 body.
+///
+/// All numbers are whole: counts of cost units, and unix seconds or
+/// seconds for times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decision {
+    pub(crate) outcome: Outcome,
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    pub(crate) reset: u64,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) window: Option<Window>,
+    pub(crate) now: u64,
+}
+
+impl Decision {
+    /// Whether the request was admitted (and counted, unless the limiter
+    /// failed open: see [`Outcome::AllowedUntracked`]). For a peek: whether
+    /// a check of cost 1 would be admitted now.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self.outcome, Outcome::Allowed | Outcome::AllowedUntracked)
+    }
+
+    /// How the check ended, in more detail than [`is_allowed`](Self::is_allowed).
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The class's primary (longest-window) limit for this key:
+    /// `X-RateLimit-Limit`. 0 for an unknown class.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    /// The least room left over the class's windows after this check:
+    /// `X-RateLimit-Remaining`.
+    pub fn remaining(&self) -> u32 {
+        self.remaining
+    }
+
+    /// Unix seconds at which [`remaining`](Self::remaining) next grows: the
+    /// end of the longest window among those with the least room left —
+    /// `X-RateLimit-Reset`.
+    pub fn reset(&self) -> u64 {
+        self.reset
+    }
+
+    /// Whole seconds until a request of the same cost would be admitted
+    /// with no other traffic (at least 1): `Retry-After`. `Some` only for
+    /// [`Outcome::Denied`] and [`Outcome::TableFull`].
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
+    /// For a denial, the window that denied it (the one that ends last,
+    /// which sets `retry_after`); for [`Outcome::CostTooLarge`], the window
+    /// whose limit is below the cost. The 429 body's `details`.
+    pub fn denied_by(&self) -> Option<Window> {
+        self.window
+    }
+
+    /// The time of the check, in whole unix seconds (after any
+    /// adjustment for a clock that stepped back).
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Seconds from the check until [`reset`](Self::reset).
+    pub fn reset_after(&self) -> u64 {
+        self.reset.saturating_sub(self.now)
+    }
+
+    /// Builds a decision from the windows of one state.
+    ///
+    /// `counts` are after the check when admitted, as found otherwise;
+    /// `cost` is what was asked (1 for a peek).
+    pub(crate) fn from_windows(
+        outcome: Outcome,
+        windows: &[Window],
+        limits: &[u32],
+        seen: &Observed,
+        now: u64,
+        cost: u32,
+    ) -> Self {
+        let mut remaining = u32::MAX;
+        let mut reset = now.saturating_add(1);
+        // Windows are longest first: the first with the least room is the
+        // longest among them.
+        for i in 0..seen.len {
+            let left = limits[i].saturating_sub(seen.count[i]);
+            if left < remaining {
+                remaining = left;
+                reset = windows[i].end_of(seen.index[i]);
+            }
+        }
+        let mut d = Decision {
+            outcome,
+            limit: limits.first().copied().unwrap_or(0),
+            remaining,
+            reset,
+            retry_after: None,
+            window: None,
+            now,
+        };
+        match outcome {
+            Outcome::Denied => {
+                // The denying window that ends last; on a tie, the longest.
+                let mut latest: Option<(u64, usize)> = None;
+                for i in 0..seen.len {
+                    if u64::from(seen.count[i]).saturating_add(u64::from(cost)) > u64::from(limits[i]) {
+                        let end = windows[i].end_of(seen.index[i]);
+                        if latest.is_none_or(|(e, _)| end > e) {
+                            latest = Some((end, i));
+                        }
+                    }
+                }
+                if let Some((end, i)) = latest {
+                    d.retry_after = Some(end.saturating_sub(now).max(1));
+                    d.window = Some(Window::new(limits[i], windows[i].length()));
+                }
+            }
+            Outcome::CostTooLarge => {
+                // The smallest limit below the cost tells the caller the
+                // largest cost that can ever pass.
+                d.window = (0..seen.len)
+                    .filter(|&i| limits[i] < cost)
+                    .min_by_key(|&i| limits[i])
+                    .map(|i| Window::new(limits[i], windows[i].length()));
+            }
+            _ => {}
+        }
+        d
+    }
+
+    /// The decision for a check of a class the policy does not have.
+    pub(crate) fn unknown_class(now: u64) -> Self {
+        Decision {
+            outcome: Outcome::UnknownClass,
+            limit: 0,
+            remaining: 0,
+            reset: now,
+            retry_after: None,
+            window: None,
+            now,
+        }
+    }
+
+    /// The decision for a new key refused because the table is full.
+    pub(crate) fn table_full(primary: Window, limit: u32, now: u64, frees_at: u64) -> Self {
+        let retry = frees_at.saturating_sub(now).max(1);
+        Decision {
+            outcome: Outcome::TableFull,
+            limit,
+            remaining: 0,
+            reset: now.saturating_add(retry),
+            retry_after: Some(retry),
+            window: Some(Window::new(limit, primary.length())),
+            now,
+        }
+    }
+}

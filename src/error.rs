@@ -1,0 +1,114 @@
+//! Errors of policy loading and of run-time changes.
+
+use std::fmt;
+
+/// Why a policy was rejected. Nothing about a policy file panics: every
+/// problem is one of these, and [`Invalid`](Self::Invalid) names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyError {
+    /// The text is not TOML or JSON of the policy's shape: a syntax error,
+    /// a wrong type or an unknown field. `message` comes from the parser and
+    /// names the field or the line.
+    Syntax {
+        /// `"TOML"` or `"JSON"`.
+        format: &'static str,
+        /// The parser's description, with the field or line it concerns.
+        message: String,
+    },
+    /// A value is out of range or contradicts another.
+    Invalid {
+        /// Where, as a path: `classes.write.burst.window`, `overrides[2].class`.
+        field: String,
+        /// What is wrong, and what is expected.
+        message: String,
+    },
+}
+
+impl PolicyError {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The field the error names, for [`Invalid`](Self::Invalid) errors.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            Self::Syntax { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Syntax { format, message } => write!(f, "invalid {format} policy: {message}"),
+            Self::Invalid { field, message } => write!(f, "invalid policy: {field}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// Why a [`LimiterBuilder`](crate::LimiterBuilder) could not build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// `capacity` was 0 or so large that the table could not be sized.
+    Capacity(usize),
+    /// More build-time overrides than `override_capacity`.
+    Overrides(OverrideError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Capacity(n) => write!(
+                f,
+                "capacity must be between 1 and {} tracked states, got {n}",
+                crate::table::MAX_CAPACITY
+            ),
+            Self::Overrides(e) => write!(f, "cannot install the policy's overrides: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Why a per-key override could not be set at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverrideError {
+    /// The class is not in the limiter's policy.
+    UnknownClass,
+    /// The number of limits differs from the class's number of windows.
+    WindowCount {
+        /// Windows of the class.
+        expected: usize,
+        /// Limits given.
+        got: usize,
+    },
+    /// A limit of 0: a key that may do nothing is better refused before
+    /// the limiter (a zero limit would also make every cost "never fits").
+    ZeroLimit,
+    /// Every override slot is taken (see `override_capacity`).
+    Full {
+        /// The number of overrides the limiter holds.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for OverrideError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownClass => f.write_str("the class is not in the limiter's policy"),
+            Self::WindowCount { expected, got } => {
+                write!(f, "the class has {expected} windows but {got} limits were given")
+            }
+            Self::ZeroLimit => f.write_str("limits must be at least 1"),
+            Self::Full { capacity } => write!(f, "all {capacity} override slots are in use"),
+        }
+    }
+}
+
+impl std::error::Error for OverrideError {}

@@ -1,0 +1,463 @@
+//! The policy file format (SPEC §2.1), shared by TOML and JSON.
+//!
+//! ```toml
+//! [classes.read]
+//! methods = ["GET", "HEAD", "OPTIONS"]
+//! limit = 1000
+//! window = "1m"
+//! burst = { multiplier = 2, window = "10s" }     # or: { limit = 333, window = "10s" }
+//!
+//! [classes.write]
+//! methods = ["POST", "PUT", "PATCH", "DELETE"]
+//! limit = 60
+//! window = "1m"
+//! burst = { multiplier = 2, window = "10s" }
+//!
+//! [[overrides]]
+//! key = "key_enterprise_42"
+//! class = "write"
+//! limit = 600
+//! burst = { limit = 200, window = "10s" }
+//! ```
+//!
+//! A class gives `limit` and `window` (its primary window) with an optional
+//! `burst`, and/or a list `windows = [{ limit = 1000, window = "1m" }, ...]`;
+//! at most [`MAX_WINDOWS`] windows in all, of distinct lengths. A burst
+//! `multiplier` gives `floor(multiplier * limit * burst_window / window)`,
+//! at least 1. The primary window of a class is its longest.
+//!
+//! An override names a `key` and a `class` and gives the key a new `limit`
+//! for the class's longest window (a multiplier burst scales with it), a
+//! `burst` for the class's burst window, or all limits as `windows` (an
+//! entry without `window` applies to the class's window at the same
+//! position, longest first). Window lengths of an override must be the
+//! class's: an override changes limits, not windows.
+//!
+//! Classes are numbered in file order: the first is `Class` 0. Unknown
+//! fields are errors; so are limits of 0 or above `u32::MAX`.
+
+use std::fmt;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::class::Class;
+use crate::error::PolicyError;
+use crate::length::WindowLength;
+use crate::policy::{burst_limit, BurstRule, ClassPolicy, Override, Policy, MAX_CLASSES, MAX_WINDOWS};
+use crate::window::Window;
+
+/// The longest class name; names appear in headers and logs.
+pub const MAX_NAME_LEN: usize = 32;
+/// The longest override key accepted in a policy file, in bytes.
+pub const MAX_KEY_LEN: usize = 1024;
+
+/// An integer as written in the file, kept wide so that a value out of
+/// range is reported with its field rather than as a type error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Amount(pub(crate) Option<i128>);
+
+impl From<u32> for Amount {
+    fn from(v: u32) -> Self {
+        Self(Some(i128::from(v)))
+    }
+}
+
+impl Serialize for Amount {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.and_then(|v| i64::try_from(v).ok()) {
+            Some(v) => s.serialize_i64(v),
+            None => Err(serde::ser::Error::custom("not a whole number")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Amount, E> {
+                Ok(Amount(Some(i128::from(v))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Amount, E> {
+                Ok(Amount(Some(i128::from(v))))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Amount, E> {
+                Ok(Amount(Some(v)))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Amount, E> {
+                Ok(Amount(Some(i128::try_from(v).unwrap_or(i128::MAX))))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Amount, E> {
+                Ok(Amount(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The whole file.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicySpec {
+    #[serde(with = "ordered")]
+    pub(crate) classes: Vec<(String, ClassSpec)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) overrides: Vec<OverrideSpec>,
+}
+
+/// `[classes.NAME]`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClassSpec {
+    #[serde(default)]
+    pub(crate) methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<WindowLength>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) burst: Option<BurstSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) windows: Option<Vec<WindowSpec>>,
+}
+
+/// `burst = { multiplier = 2, window = "10s" }` or `{ limit = 333, ... }`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BurstSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) multiplier: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<WindowLength>,
+}
+
+/// `{ limit = 1000, window = "1m" }`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WindowSpec {
+    pub(crate) limit: Amount,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<WindowLength>,
+}
+
+/// `[[overrides]]`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OverrideSpec {
+    pub(crate) key: String,
+    pub(crate) class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) limit: Option<Amount>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) burst: Option<BurstSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) windows: Option<Vec<WindowSpec>>,
+}
+
+/// Classes as a map in file order, rejecting duplicate names (JSON allows
+/// them; TOML does not).
+mod ordered {
+    use super::*;
+
+    pub(crate) fn serialize<S: Serializer>(classes: &[(String, ClassSpec)], s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(classes.len()))?;
+        for (name, class) in classes {
+            map.serialize_entry(name, class)?;
+        }
+        map.end()
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, ClassSpec)>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Vec<(String, ClassSpec)>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of classes by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(String, ClassSpec)> = Vec::new();
+                while let Some((name, class)) = map.next_entry::<String, ClassSpec>()? {
+                    if out.iter().any(|(n, _)| *n == name) {
+                        return Err(serde::de::Error::custom(format!("duplicate class name {name:?}")));
+                    }
+                    if out.len() >= MAX_CLASSES {
+                        return Err(serde::de::Error::custom(format!("more than {MAX_CLASSES} classes")));
+                    }
+                    out.push((name, class));
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn limit_value(amount: Amount, field: &str) -> Result<u32, PolicyError> {
+    match amount.0 {
+        None => Err(PolicyError::invalid(field, "must be a whole number")),
+        Some(v) if v < 1 => Err(PolicyError::invalid(field, format!("must be at least 1, got {v}"))),
+        Some(v) => u32::try_from(v).map_err(|_| {
+            PolicyError::invalid(field, format!("must be at most {} (u32::MAX), got {v}", u32::MAX))
+        }),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+/// An HTTP method token (RFC 9110 §5.6.2), at most 32 bytes.
+fn valid_method(method: &str) -> bool {
+    !method.is_empty()
+        && method.len() <= MAX_NAME_LEN
+        && method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl BurstSpec {
+    /// The burst window and how its limit is made, given the window it is
+    /// pro-rated from.
+    fn resolve(&self, field: &str, base: Window) -> Result<(Window, Option<u32>), PolicyError> {
+        let window = self
+            .window
+            .ok_or_else(|| PolicyError::invalid(format!("{field}.window"), "missing (e.g. window = \"10s\")"))?;
+        if window >= base.length() {
+            return Err(PolicyError::invalid(
+                format!("{field}.window"),
+                format!("the burst window ({window}) must be shorter than the window it bursts over ({})", base.length()),
+            ));
+        }
+        match (self.multiplier, self.limit) {
+            (Some(m), None) => {
+                let m = limit_value(m, &format!("{field}.multiplier"))?;
+                Ok((Window::new(burst_limit(m, base.limit(), base.length(), window), window), Some(m)))
+            }
+            (None, Some(l)) => Ok((Window::new(limit_value(l, &format!("{field}.limit"))?, window), None)),
+            _ => Err(PolicyError::invalid(field, "give exactly one of `multiplier` and `limit`")),
+        }
+    }
+}
+
+impl ClassSpec {
+    fn resolve(&self, field: &str, name: &str) -> Result<ClassPolicy, PolicyError> {
+        let mut windows: Vec<Window> = Vec::new();
+        let mut base = None;
+        match (self.limit, self.window) {
+            (Some(limit), Some(window)) => {
+                let w = Window::new(limit_value(limit, &format!("{field}.limit"))?, window);
+                windows.push(w);
+                base = Some(w);
+            }
+            (Some(_), None) => return Err(PolicyError::invalid(format!("{field}.window"), "missing (e.g. window = \"1m\")")),
+            (None, Some(_)) => return Err(PolicyError::invalid(format!("{field}.limit"), "missing")),
+            (None, None) => {}
+        }
+        let mut burst = None;
+        if let Some(spec) = &self.burst {
+            let base = base.ok_or_else(|| {
+                PolicyError::invalid(format!("{field}.burst"), "a burst needs the class's `limit` and `window`")
+            })?;
+            let (w, multiplier) = spec.resolve(&format!("{field}.burst"), base)?;
+            windows.push(w);
+            burst = multiplier.map(|m| (m, base.length(), w.length()));
+        }
+        for (i, spec) in self.windows.iter().flatten().enumerate() {
+            let entry = format!("{field}.windows[{i}]");
+            let length = spec
+                .window
+                .ok_or_else(|| PolicyError::invalid(format!("{entry}.window"), "missing (e.g. window = \"1h\")"))?;
+            windows.push(Window::new(limit_value(spec.limit, &format!("{entry}.limit"))?, length));
+        }
+        if windows.is_empty() {
+            return Err(PolicyError::invalid(field, "needs `limit` and `window`, or `windows`"));
+        }
+        if windows.len() > MAX_WINDOWS {
+            return Err(PolicyError::invalid(field, format!("has {} windows; at most {MAX_WINDOWS} are allowed", windows.len())));
+        }
+        windows.sort_by_key(|w| std::cmp::Reverse(w.length()));
+        if let Some(pair) = windows.windows(2).find(|p| p[0].length() == p[1].length()) {
+            return Err(PolicyError::invalid(field, format!("two windows of the same length ({})", pair[0].length())));
+        }
+        let index_of = |len: WindowLength| windows.iter().position(|w| w.length() == len).unwrap_or(0);
+        let burst = burst.map(|(multiplier, base, burst)| BurstRule { multiplier, base: index_of(base), burst: index_of(burst) });
+        for (i, method) in self.methods.iter().enumerate() {
+            if !valid_method(method) {
+                return Err(PolicyError::invalid(
+                    format!("{field}.methods[{i}]"),
+                    format!("{method:?} is not an HTTP method token of at most {MAX_NAME_LEN} bytes"),
+                ));
+            }
+        }
+        Ok(ClassPolicy { name: name.to_owned(), methods: self.methods.clone(), windows, burst })
+    }
+
+    fn from_class(class: &ClassPolicy) -> Self {
+        let wspec = |w: &Window| WindowSpec { limit: w.limit().into(), window: Some(w.length()) };
+        match class.burst {
+            Some(rule) => {
+                let base = class.windows[rule.base];
+                let burst = class.windows[rule.burst];
+                let rest: Vec<WindowSpec> = class
+                    .windows
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != rule.base && *i != rule.burst)
+                    .map(|(_, w)| wspec(w))
+                    .collect();
+                ClassSpec {
+                    methods: class.methods.clone(),
+                    limit: Some(base.limit().into()),
+                    window: Some(base.length()),
+                    burst: Some(BurstSpec { multiplier: Some(rule.multiplier.into()), limit: None, window: Some(burst.length()) }),
+                    windows: (!rest.is_empty()).then_some(rest),
+                }
+            }
+            None => ClassSpec {
+                methods: class.methods.clone(),
+                windows: Some(class.windows.iter().map(wspec).collect()),
+                ..ClassSpec::default()
+            },
+        }
+    }
+}
+
+impl OverrideSpec {
+    fn resolve(&self, field: &str, classes: &[ClassPolicy], names: &[&str]) -> Result<Override, PolicyError> {
+        if self.key.is_empty() || self.key.len() > MAX_KEY_LEN {
+            return Err(PolicyError::invalid(format!("{field}.key"), format!("must be 1 to {MAX_KEY_LEN} bytes")));
+        }
+        let index = names.iter().position(|n| *n == self.class).ok_or_else(|| {
+            PolicyError::invalid(format!("{field}.class"), format!("unknown class {:?} (classes: {})", self.class, names.join(", ")))
+        })?;
+        let class = &classes[index];
+        let mut limits = match self.limit {
+            Some(l) => Policy::scaled_limits(class, limit_value(l, &format!("{field}.limit"))?),
+            None => class.windows.iter().map(Window::limit).collect(),
+        };
+        if let Some(burst) = &self.burst {
+            let rule = class.burst.map(|r| r.burst).or(if class.windows.len() > 1 { Some(1) } else { None });
+            let slot = rule.ok_or_else(|| PolicyError::invalid(format!("{field}.burst"), "the class has no burst window"))?;
+            let base = Window::new(limits[class.burst.map_or(0, |r| r.base)], class.windows[class.burst.map_or(0, |r| r.base)].length());
+            let (w, _) = burst.resolve(&format!("{field}.burst"), base)?;
+            if w.length() != class.windows[slot].length() {
+                return Err(PolicyError::invalid(
+                    format!("{field}.burst.window"),
+                    format!("must be the class's burst window ({}); an override changes limits, not windows", class.windows[slot].length()),
+                ));
+            }
+            limits[slot] = w.limit();
+        }
+        if let Some(list) = &self.windows {
+            if self.limit.is_some() || self.burst.is_some() {
+                return Err(PolicyError::invalid(format!("{field}.windows"), "give either `windows` or `limit`/`burst`"));
+            }
+            if list.len() != class.windows.len() {
+                return Err(PolicyError::invalid(
+                    format!("{field}.windows"),
+                    format!("the class has {} windows; the override gives {}", class.windows.len(), list.len()),
+                ));
+            }
+            let mut seen = [false; MAX_WINDOWS];
+            for (i, spec) in list.iter().enumerate() {
+                let entry = format!("{field}.windows[{i}]");
+                let slot = match spec.window {
+                    None => i,
+                    Some(len) => class.windows.iter().position(|w| w.length() == len).ok_or_else(|| {
+                        PolicyError::invalid(format!("{entry}.window"), format!("the class has no {len} window"))
+                    })?,
+                };
+                if std::mem::replace(&mut seen[slot], true) {
+                    return Err(PolicyError::invalid(format!("{entry}.window"), "window given twice"));
+                }
+                limits[slot] = limit_value(spec.limit, &format!("{entry}.limit"))?;
+            }
+        }
+        if self.limit.is_none() && self.burst.is_none() && self.windows.is_none() {
+            return Err(PolicyError::invalid(field, "gives no limits: set `limit`, `burst` or `windows`"));
+        }
+        let class = Class(u8::try_from(index).unwrap_or(u8::MAX));
+        Ok(Override { key: self.key.clone(), class, limits })
+    }
+}
+
+impl PolicySpec {
+    /// Validates the file and builds the policy.
+    pub(crate) fn into_policy(self) -> Result<Policy, PolicyError> {
+        if self.classes.is_empty() {
+            return Err(PolicyError::invalid("classes", "at least one class is required"));
+        }
+        if self.classes.len() > MAX_CLASSES {
+            return Err(PolicyError::invalid("classes", format!("at most {MAX_CLASSES} classes are allowed")));
+        }
+        let mut classes: Vec<ClassPolicy> = Vec::with_capacity(self.classes.len());
+        for (name, spec) in &self.classes {
+            let field = format!("classes.{name}");
+            if !valid_name(name) {
+                return Err(PolicyError::invalid(
+                    field,
+                    format!("class names are 1 to {MAX_NAME_LEN} of A-Z a-z 0-9 _ - ."),
+                ));
+            }
+            if classes.iter().any(|c| c.name == *name) {
+                return Err(PolicyError::invalid(field, "duplicate class name"));
+            }
+            let class = spec.resolve(&field, name)?;
+            for (i, method) in class.methods.iter().enumerate() {
+                let owner = classes.iter().find(|c| c.methods.contains(method)).map(|c| c.name.clone());
+                let twice = class.methods[..i].contains(method);
+                if let Some(owner) = owner.or(twice.then(|| name.clone())) {
+                    return Err(PolicyError::invalid(
+                        format!("{field}.methods[{i}]"),
+                        format!("method {method} is already in class {owner:?}"),
+                    ));
+                }
+            }
+            classes.push(class);
+        }
+        let names: Vec<&str> = classes.iter().map(|c| c.name.as_str()).collect();
+        let mut overrides: Vec<Override> = Vec::with_capacity(self.overrides.len());
+        for (i, spec) in self.overrides.iter().enumerate() {
+            let field = format!("overrides[{i}]");
+            let o = spec.resolve(&field, &classes, &names)?;
+            if overrides.iter().any(|p| p.key == o.key && p.class == o.class) {
+                return Err(PolicyError::invalid(field, format!("a second override for key {:?} and class {:?}", o.key, spec.class)));
+            }
+            overrides.push(o);
+        }
+        Ok(Policy { classes, overrides })
+    }
+}
+
+impl Policy {
+    /// The file form of the policy; parsing it gives back an equal policy.
+    pub(crate) fn to_spec(&self) -> PolicySpec {
+        PolicySpec {
+            classes: self.classes.iter().map(|c| (c.name.clone(), ClassSpec::from_class(c))).collect(),
+            overrides: self
+                .overrides
+                .iter()
+                .map(|o| OverrideSpec {
+                    key: o.key.clone(),
+                    class: self.classes[o.class.index()].name.clone(),
+                    windows: Some(
+                        o.limits
+                            .iter()
+                            .zip(&self.classes[o.class.index()].windows)
+                            .map(|(&l, w)| WindowSpec { limit: l.into(), window: Some(w.length()) })
+                            .collect(),
+                    ),
+                    ..OverrideSpec::default()
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The keyed table: fixed-capacity state per (key, class).
+//!
+//! # Shape
+//!
+//! Slots are grouped in buckets of [`BUCKET_SLOTS`]; the eight tags of a
+//! bucket fill one 64-byte cache line, so finding a key reads at most two
+//! lines of tags. Each (key, class) hashes to two buckets (two-choice
+//! hashing keeps buckets evenly filled) and lives in at most one slot of
+//! them. A slot's counters live apart from the tags: one floor word and one
+//! window word (see `counter`) per window of the policy's widest class.
+//!
+//! ```text
+//! tag:   63            16 15     8 7      0
+//!       +----------------+--------+--------+
+//!       |  fingerprint   | class  |  gen   |
+//!       +----------------+--------+--------+
+//! ```
+//!
+//! The fingerprint is 48 bits of the key's seeded hash (never 0); `gen`
+//! counts reuses of the slot (mod 256). Tag 0 is an empty slot, tag 1 a
+//! slot being reclaimed.
+//!
+//! # Protocol
+//!
+//! Lookup is lock-free: read the tags (`Acquire`), then work on the slot's
+//! words, then re-read the slot's tag. If the tag changed, the slot was
+//! reclaimed under the check; the check undoes what it counted and starts
+//! again.
+//!
+//! Inserting a key and reclaiming a slot happen under the locks of both of
+//! the key's buckets (parking_lot mutexes, in index order), so a key is
+//! never inserted twice. A slot may be reclaimed when every window of its
+//! state has ended (or holds nothing) at the inserter's time:
+//!
+//! 1. store tag 1 (reclaiming);
+//! 2. for each window word: re-read it, and if it now holds a live window
+//!    give up; else compare-exchange it to the neutral word with `Release`
+//!    — a failed exchange also gives up;
+//! 3. store the slot's floor and then the new tag (`Release`).
+//!
+//! Giving up restores the old tag; the words already reset are neutral,
+//! which means "empty" to the old owner too, and they held nothing live.
+//!
+//! A check that counted into a word after step 2 reset it read a value
+//! released by the reclaimer, so its re-read of the tag sees step 1 and it
+//! undoes its count. A check that counted before step 2 either made the
+//! word live (the reclaimer gives up) or counted into a window that had
+//! already ended at the reclaimer's time; that count is dropped with the
+//! slot, and no later check of the key can count in that window again
+//! because of the floor.
+//!
+//! # Floors
+//!
+//! A key whose slot was reclaimed at time `R` must never count in a window
+//! that ended before `R` (a straggling clock would reopen it). Each bucket
+//! keeps, under its lock, the latest time at which one of its slots was
+//! reclaimed; a key inserted into either of its buckets takes the larger of
+//! the two as its slot's floor, and every check of the slot counts at
+//! `max(now, floor)`.
+
+use crate::counter::{self, NEUTRAL};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::window::Window;
+
+/// Slots per bucket: one cache line of tags.
+pub(crate) const BUCKET_SLOTS: usize = 8;
+/// The largest capacity a table accepts, in tracked states.
+pub const MAX_CAPACITY: usize = 1 << 31;
+
+const EMPTY: u64 = 0;
+const RECLAIMING: u64 = 1;
+const FINGERPRINT_BITS: u32 = 48;
+
+/// The index of slot `j` of bucket `b`.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "b < buckets and j < BUCKET_SLOTS, and buckets * BUCKET_SLOTS slots were allocated"
+)]
+const fn slot_index(b: usize, j: usize) -> usize {
+    b * BUCKET_SLOTS + j
+}
+
+/// A bucket's tags, aligned to a cache line.
+#[repr(align(64))]
+#[derive(Debug)]
+struct Tags([AtomicU64; BUCKET_SLOTS]);
+
+/// Where a (key, class) may live, from its seeded hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Home {
+    /// `fingerprint << 8 | class`: the tag without its generation.
+    ident: u64,
+    buckets: [usize; 2],
+}
+
+/// A slot found for a key, with the tag it had when found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Slot {
+    index: usize,
+    tag: u64,
+}
+
+/// Why no slot could be found for a new key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Full {
+    /// Unix seconds at which a slot of the key's buckets frees up.
+    pub(crate) frees_at: u64,
+}
+
+/// The table.
+#[derive(Debug)]
+pub(crate) struct Table {
+    tags: Box<[Tags]>,
+    /// Per bucket: the latest reclaim time (unix seconds).
+    floors: Box<[Mutex<u64>]>,
+    /// Per slot: `[floor, window words...]`.
+    words: Box<[AtomicU64]>,
+    /// Window words per slot.
+    width: usize,
+}
+
+impl Table {
+    /// A table with room for `capacity` states of up to `width` windows.
+    ///
+    /// Allocates `capacity * 5/4` slots, rounded up to whole buckets (at
+    /// least two): two-choice buckets of eight fill past 95% before a new
+    /// key finds both its buckets live, so `capacity` live states fit.
+    pub(crate) fn new(capacity: usize, width: usize) -> Option<Self> {
+        if capacity == 0 || capacity > MAX_CAPACITY {
+            return None;
+        }
+        let slots = capacity.checked_add(capacity / 4)?;
+        let buckets = slots.div_ceil(BUCKET_SLOTS).max(2);
+        let words = buckets.checked_mul(BUCKET_SLOTS)?.checked_mul(width.checked_add(1)?)?;
+        Some(Self {
+            tags: (0..buckets).map(|_| Tags(std::array::from_fn(|_| AtomicU64::new(EMPTY)))).collect(),
+            floors: (0..buckets).map(|_| Mutex::new(0)).collect(),
+            words: (0..words).map(|_| AtomicU64::new(NEUTRAL)).collect(),
+            width,
+        })
+    }
+
+    /// Slots in the table.
+    pub(crate) fn slots(&self) -> usize {
+        self.tags.len().saturating_mul(BUCKET_SLOTS)
+    }
+
+    /// Bytes of table memory per slot: tag, floor and window words.
+    pub(crate) fn bytes_per_slot(&self) -> usize {
+        std::mem::size_of::<AtomicU64>()
+            .saturating_mul(self.width.saturating_add(2))
+            .saturating_add(std::mem::size_of::<Mutex<u64>>().div_ceil(BUCKET_SLOTS))
+    }
+
+    /// The buckets and tag of a (key, class) with seeded hash `hash`.
+    pub(crate) fn home(&self, hash: u64, class: u8) -> Home {
+        let fingerprint = (hash >> (64 - FINGERPRINT_BITS)).max(1);
+        // A second, independent-looking spread of the hash picks buckets.
+        let mut m = (hash ^ (hash >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        m ^= m >> 32;
+        let n = self.tags.len() as u64;
+        // Fast range reduction: (x * n) >> 32 for 32-bit x is below n.
+        let b0 = ((m >> 32).wrapping_mul(n)) >> 32;
+        let mut b1 = ((m & 0xFFFF_FFFF).wrapping_mul(n)) >> 32;
+        if b1 == b0 {
+            b1 = b0.wrapping_add(1).checked_rem(n).unwrap_or(0);
+        }
+        let to_usize = |b: u64| usize::try_from(b).unwrap_or(0);
+        Home {
+            ident: (fingerprint << 8) | u64::from(class),
+            buckets: [to_usize(b0), to_usize(b1)],
+        }
+    }
+
+    /// Finds the slot of a tracked key, without locking.
+    pub(crate) fn find(&self, home: &Home) -> Option<Slot> {
+        for &b in &home.buckets {
+            for (j, tag) in self.tags[b].0.iter().enumerate() {
+                // Acquire: pairs with the Release that published the tag, so
+                // the slot's floor is visible.
+                let t = tag.load(Ordering::Acquire);
+                if t >> 8 == home.ident {
+                    return Some(Slot { index: slot_index(b, j), tag: t });
+                }
+            }
+        }
+        None
+    }
+
+    fn tag(&self, index: usize) -> &AtomicU64 {
+        &self.tags[index / BUCKET_SLOTS].0[index % BUCKET_SLOTS]
+    }
+
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "index < slots and (width + 1) * slots is the length of an allocation"
+    )]
+    fn stride(&self, index: usize) -> &[AtomicU64] {
+        let stride = self.width + 1;
+        let start = index * stride;
+        &self.words[start..start + stride]
+    }
+
+    /// The floor (unix seconds) below which this slot never counts.
+    pub(crate) fn floor(&self, slot: Slot) -> u64 {
+        // Relaxed: the floor was published by the tag's Release, which
+        // `find` acquired; a stale read only happens on a slot being
+        // reclaimed, and the tag re-check catches that.
+        self.stride(slot.index)[0].load(Ordering::Relaxed)
+    }
+
+    /// The window words of a slot.
+    pub(crate) fn words(&self, slot: Slot) -> &[AtomicU64] {
+        &self.stride(slot.index)[1..]
+    }
+
+    /// Whether the slot still belongs to the key it was found for.
+    pub(crate) fn still_owns(&self, slot: Slot) -> bool {
+        // Acquire: orders this read after the word operations before it;
+        // with their Acquire it sees a reclaim whose reset they read.
+        self.tag(slot.index).load(Ordering::Acquire) == slot.tag
+    }
+
+    /// Finds or makes the slot of a key, under the locks of its buckets.
+    ///
+    /// `windows_of` gives the windows of a class index (for judging
+    /// whether another key's slot may be reclaimed). A slot is reclaimed
+    /// when all its windows have ended at `max(now_secs, floor)`.
+    pub(crate) fn insert<'w>(
+        &self,
+        home: &Home,
+        now_secs: u64,
+        windows_of: impl Fn(u8) -> &'w [Window],
+    ) -> Result<Slot, Full> {
+        let [a, b] = home.buckets;
+        let (first, second) = if a < b { (a, b) } else { (b, a) };
+        let mut g_first: MutexGuard<'_, u64> = self.floors[first].lock();
+        let mut g_second: MutexGuard<'_, u64> = self.floors[second].lock();
+        if let Some(slot) = self.find(home) {
+            return Ok(slot);
+        }
+        let now = now_secs.max(*g_first).max(*g_second);
+        let empties = |b: usize| {
+            // Relaxed: tags of a locked bucket change only under its lock.
+            self.tags[b].0.iter().filter(|t| t.load(Ordering::Relaxed) == EMPTY).count()
+        };
+        let order = if empties(a) >= empties(b) { [a, b] } else { [b, a] };
+        for &bucket in &order {
+            for j in 0..BUCKET_SLOTS {
+                let index = slot_index(bucket, j);
+                // Relaxed: as above.
+                if self.tag(index).load(Ordering::Relaxed) == EMPTY {
+                    return Ok(self.publish(index, home.ident << 8, now));
+                }
+            }
+        }
+        let mut frees_at = u64::MAX;
+        for &bucket in &order {
+            for j in 0..BUCKET_SLOTS {
+                let index = slot_index(bucket, j);
+                match self.reclaim(index, now, &windows_of) {
+                    Ok(generation) => {
+                        let floor = if bucket == first { &mut *g_first } else { &mut *g_second };
+                        *floor = (*floor).max(now);
+                        return Ok(self.publish(index, (home.ident << 8) | generation, now));
+                    }
+                    Err(at) => frees_at = frees_at.min(at),
+                }
+            }
+        }
+        Err(Full { frees_at })
+    }
+
+    /// Hands slot `index` (empty or just reclaimed) to a new owner.
+    fn publish(&self, index: usize, tag: u64, floor: u64) -> Slot {
+        // Relaxed: published by the tag's Release below.
+        self.stride(index)[0].store(floor, Ordering::Relaxed);
+        // Release: a finder that acquires the tag sees the floor and the
+        // neutral words.
+        self.tag(index).store(tag, Ordering::Release);
+        Slot { index, tag }
+    }
+
+    /// Resets slot `index` if its state holds nothing live at `now`;
+    /// returns the slot's next generation, or when it frees up.
+    fn reclaim<'w>(&self, index: usize, now: u64, windows_of: &impl Fn(u8) -> &'w [Window]) -> Result<u64, u64> {
+        let tag_word = self.tag(index);
+        // Relaxed: the bucket is locked; tags change only under its lock.
+        let old = tag_word.load(Ordering::Relaxed);
+        let class = u8::try_from((old >> 8) & 0xFF).unwrap_or(u8::MAX);
+        let windows = windows_of(class);
+        let words = self.words(Slot { index, tag: old });
+        let live_until = |i: usize, word: u64| -> Option<u64> {
+            let w = windows.get(i)?;
+            let (window, count) = counter::view(word, w.index_at(now));
+            (count > 0).then(|| w.end_of(window))
+        };
+        // A read-only pass first: a live slot is not disturbed at all.
+        let mut frees_at = None;
+        for (i, word) in words.iter().enumerate() {
+            // Relaxed: a judgement only; step 2 re-validates.
+            if let Some(end) = live_until(i, word.load(Ordering::Relaxed)) {
+                frees_at = frees_at.max(Some(end));
+            }
+        }
+        if let Some(end) = frees_at {
+            return Err(end);
+        }
+        // Relaxed: the Release of each word reset below carries it.
+        tag_word.store(RECLAIMING, Ordering::Relaxed);
+        for (i, word) in words.iter().enumerate() {
+            // Relaxed: the compare-exchange validates it.
+            let seen = word.load(Ordering::Relaxed);
+            let live = live_until(i, seen);
+            // Release: a check that reads the neutral word then sees the
+            // reclaiming tag (module docs).
+            let reset = live.is_none()
+                && word.compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed).is_ok();
+            if !reset {
+                // Release: the old owner's finders see its floor as before.
+                tag_word.store(old, Ordering::Release);
+                return Err(live.unwrap_or(now.saturating_add(1)));
+            }
+        }
+        Ok(old.wrapping_add(1) & 0xFF)
+    }
+
+    /// Number of slots holding a key (for tests and statistics).
+    pub(crate) fn occupied(&self) -> usize {
+        self.tags
+            .iter()
+            .flat_map(|t| t.0.iter())
+            // Relaxed: a statistic.
+            .filter(|t| t.load(Ordering::Relaxed) > RECLAIMING)
+            .count()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::counter::{admit, Admission};
+    use crate::length::WindowLength;
+
+    fn minute() -> Vec<Window> {
+        vec![Window::new(2, WindowLength::from_secs(60).unwrap())]
+    }
+
+    #[test]
+    fn sizes_with_slack_and_rejects_bad_capacities() {
+        assert!(Table::new(0, 2).is_none());
+        assert!(Table::new(MAX_CAPACITY + 1, 2).is_none());
+        let t = Table::new(1, 2).unwrap();
+        assert_eq!(t.slots(), 16);
+        let t = Table::new(1000, 2).unwrap();
+        assert_eq!(t.slots(), 1256);
+        assert_eq!(t.bytes_per_slot(), 34);
+    }
+
+    #[test]
+    fn homes_are_two_distinct_buckets() {
+        let t = Table::new(100, 1).unwrap();
+        for h in [0u64, 1, u64::MAX, 0xDEAD_BEEF, 1 << 63] {
+            let home = t.home(h, 3);
+            assert_ne!(home.buckets[0], home.buckets[1]);
+            assert!(home.buckets.iter().all(|&b| b < t.tags.len()));
+            assert_eq!(home.ident & 0xFF, 3);
+            assert_ne!(home.ident >> 8, 0);
+        }
+    }
+
+    #[test]
+    fn insert_then_find() {
+        let w = minute();
+        let t = Table::new(16, 1).unwrap();
+        let home = t.home(42, 0);
+        assert_eq!(t.find(&home), None);
+        let slot = t.insert(&home, 100, |_| &w).unwrap();
+        assert_eq!(t.find(&home), Some(slot));
+        assert_eq!(t.insert(&home, 100, |_| &w).unwrap(), slot);
+        assert!(t.still_owns(slot));
+        assert_eq!(t.occupied(), 1);
+    }
+
+    #[test]
+    fn a_full_table_reclaims_only_ended_state() {
+        let w = minute();
+        let t = Table::new(1, 1).unwrap(); // two buckets of 8
+        let mut slots = Vec::new();
+        for k in 0..16u64 {
+            let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
+            let slot = t.insert(&home, 100, |_| &w).unwrap();
+            assert!(matches!(admit(t.words(slot), &w, &[2], 100, 1), Admission::Admitted(_)));
+            slots.push(slot);
+        }
+        let newcomer = t.home(0xFFFF_0000_1234, 0);
+        // Every slot is live until the minute ends at 120.
+        assert_eq!(t.insert(&newcomer, 110, |_| &w), Err(Full { frees_at: 120 }));
+        assert!(slots.iter().all(|&s| t.still_owns(s)));
+        // At 120 the old windows have ended: a slot is reclaimed.
+        let slot = t.insert(&newcomer, 120, |_| &w).unwrap();
+        assert_eq!(slots.iter().filter(|&&s| !t.still_owns(s)).count(), 1);
+        assert_eq!(t.floor(slot), 120);
+        assert!(t.words(slot).iter().all(|w| w.load(Ordering::Relaxed) == NEUTRAL));
+    }
+}
