@@ -278,9 +278,9 @@ impl Override {
 /// let minute = WindowLength::from_secs(60).unwrap();
 /// let ten = WindowLength::from_secs(10).unwrap();
 /// let policy = Policy::builder()
-///     .class(&["GET", "HEAD"], 1000, minute)
+///     .class("read", &["GET", "HEAD"], 1000, minute)
 ///     .burst_multiplier(2, ten)
-///     .class(&["POST", "PUT", "PATCH", "DELETE"], 60, minute)
+///     .class("write", &["POST", "PUT", "PATCH", "DELETE"], 60, minute)
 ///     .burst_multiplier(2, ten)
 ///     .override_limit("key_enterprise_42", "write", 600)
 ///     .build()?;
