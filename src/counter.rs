@@ -94,7 +94,10 @@ pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
     let ahead = stored.wrapping_sub(now32) as i32;
     match ahead {
         0 => (now_index, count_of(word)),
-        1.. => (now_index.saturating_add(ahead.unsigned_abs().into()), count_of(word)),
+        1.. => (
+            now_index.saturating_add(ahead.unsigned_abs().into()),
+            count_of(word),
+        ),
         _ => (now_index, 0),
     }
 }
@@ -113,7 +116,11 @@ pub(crate) struct Observed {
 impl Observed {
     /// The empty windows a state that does not exist yet would have.
     pub(crate) fn fresh(windows: &[Window], now_secs: u64) -> Self {
-        let mut o = Self { len: windows.len(), index: [0; MAX_WINDOWS], count: [0; MAX_WINDOWS] };
+        let mut o = Self {
+            len: windows.len(),
+            index: [0; MAX_WINDOWS],
+            count: [0; MAX_WINDOWS],
+        };
         for (slot, w) in o.index.iter_mut().zip(windows) {
             *slot = w.index_at(now_secs);
         }
@@ -156,7 +163,13 @@ pub(crate) fn observe(words: &[AtomicU64], windows: &[Window], now_secs: u64) ->
 ///
 /// `limits[i]` is the limit of `windows[i]` for this key; the caller has
 /// checked that `cost` is at least 1 and at most every limit.
-pub(crate) fn admit(words: &[AtomicU64], windows: &[Window], limits: &[u32], now_secs: u64, cost: u32) -> Admission {
+pub(crate) fn admit(
+    words: &[AtomicU64],
+    windows: &[Window],
+    limits: &[u32],
+    now_secs: u64,
+    cost: u32,
+) -> Admission {
     let mut seen = observe(words, windows, now_secs);
     if !seen.fits_all(cost, limits) {
         return Admission::Denied(seen);
@@ -191,7 +204,12 @@ pub(crate) fn undo(words: &[AtomicU64], admitted: &Observed, cost: u32) {
 
 /// Adds `cost` to one window if it fits: `Ok((index, count_after))`, or
 /// `Err((index, count))` when it does not.
-fn reserve(word: &AtomicU64, now_index: u64, cost: u32, limit: u32) -> Result<(u64, u32), (u64, u32)> {
+fn reserve(
+    word: &AtomicU64,
+    now_index: u64,
+    cost: u32,
+    limit: u32,
+) -> Result<(u64, u32), (u64, u32)> {
     let backoff = Backoff::new();
     // Relaxed: the compare-exchange below validates whatever this read saw.
     let mut current = word.load(Ordering::Relaxed);
@@ -204,7 +222,12 @@ fn reserve(word: &AtomicU64, now_index: u64, cost: u32, limit: u32) -> Result<(u
         // Acquire on success: pairs with a reclaimer's Release reset, so a
         // re-read of the slot's tag sees the reclaim (module docs). Relaxed
         // on failure: the loop re-validates the value it gets.
-        match word.compare_exchange_weak(current, pack(index, after), Ordering::Acquire, Ordering::Relaxed) {
+        match word.compare_exchange_weak(
+            current,
+            pack(index, after),
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
             Ok(_) => return Ok((index, after)),
             Err(actual) => {
                 current = actual;
@@ -245,7 +268,9 @@ mod tests {
     use crate::length::WindowLength;
 
     fn windows(spec: &[(u32, u64)]) -> Vec<Window> {
-        spec.iter().map(|&(l, s)| Window::new(l, WindowLength::from_secs(s).unwrap())).collect()
+        spec.iter()
+            .map(|&(l, s)| Window::new(l, WindowLength::from_secs(s).unwrap()))
+            .collect()
     }
 
     fn words(n: usize) -> Vec<AtomicU64> {
@@ -292,11 +317,16 @@ mod tests {
         let ws = windows(&[(60, 60), (20, 10)]);
         let w = words(2);
         for n in 1..=20 {
-            let Admission::Admitted(o) = admit(&w, &ws, &[60, 20], 600, 1) else { panic!("denied at {n}") };
+            let Admission::Admitted(o) = admit(&w, &ws, &[60, 20], 600, 1) else {
+                panic!("denied at {n}")
+            };
             assert_eq!(o.count[..2], [n, n]);
         }
         let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-        assert!(matches!(admit(&w, &ws, &[60, 20], 600, 1), Admission::Denied(_)));
+        assert!(matches!(
+            admit(&w, &ws, &[60, 20], 600, 1),
+            Admission::Denied(_)
+        ));
         let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
         assert_eq!(before, after);
     }
@@ -316,21 +346,35 @@ mod tests {
     fn a_straggler_counts_in_the_newer_window() {
         let ws = windows(&[(2, 10)]);
         let w = words(1);
-        assert!(matches!(admit(&w, &ws, &[2], 100, 1), Admission::Admitted(_)));
+        assert!(matches!(
+            admit(&w, &ws, &[2], 100, 1),
+            Admission::Admitted(_)
+        ));
         // Two windows behind: still window 10, one unit left.
-        let Admission::Admitted(o) = admit(&w, &ws, &[2], 80, 1) else { panic!() };
+        let Admission::Admitted(o) = admit(&w, &ws, &[2], 80, 1) else {
+            panic!()
+        };
         assert_eq!((o.index[0], o.count[0]), (10, 2));
         assert!(matches!(admit(&w, &ws, &[2], 5, 1), Admission::Denied(_)));
         // The next window opens normally.
-        assert!(matches!(admit(&w, &ws, &[2], 110, 2), Admission::Admitted(_)));
+        assert!(matches!(
+            admit(&w, &ws, &[2], 110, 2),
+            Admission::Admitted(_)
+        ));
     }
 
     #[test]
     fn the_largest_limit_and_cost() {
         let ws = windows(&[(u32::MAX, 60)]);
         let w = words(1);
-        assert!(matches!(admit(&w, &ws, &[u32::MAX], 0, u32::MAX), Admission::Admitted(_)));
-        assert!(matches!(admit(&w, &ws, &[u32::MAX], 0, 1), Admission::Denied(_)));
+        assert!(matches!(
+            admit(&w, &ws, &[u32::MAX], 0, u32::MAX),
+            Admission::Admitted(_)
+        ));
+        assert!(matches!(
+            admit(&w, &ws, &[u32::MAX], 0, 1),
+            Admission::Denied(_)
+        ));
         assert_eq!(w[0].load(Ordering::Relaxed), pack(0, u32::MAX));
     }
 }

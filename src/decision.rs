@@ -40,6 +40,7 @@ pub struct Decision {
     pub(crate) reset: u64,
     pub(crate) retry_after: Option<u64>,
     pub(crate) window: Option<Window>,
+    pub(crate) binding: Option<Window>,
     pub(crate) now: u64,
 }
 
@@ -89,6 +90,14 @@ impl Decision {
         self.window
     }
 
+    /// The window that sets [`remaining`](Self::remaining) and
+    /// [`reset`](Self::reset) (with this key's limit): the longest among
+    /// those with the least room. Names the policy in the IETF `RateLimit`
+    /// field. `None` for an unknown class.
+    pub fn binding(&self) -> Option<Window> {
+        self.binding
+    }
+
     /// The time of the check, in whole unix seconds (after any
     /// adjustment for a clock that stepped back).
     pub fn now(&self) -> u64 {
@@ -114,13 +123,15 @@ impl Decision {
     ) -> Self {
         let mut remaining = u32::MAX;
         let mut reset = now.saturating_add(1);
+        let mut binding = None;
         // Windows are longest first: the first with the least room is the
         // longest among them.
         for i in 0..seen.len {
             let left = limits[i].saturating_sub(seen.count[i]);
-            if left < remaining {
+            if left < remaining || binding.is_none() {
                 remaining = left;
                 reset = windows[i].end_of(seen.index[i]);
+                binding = Some(Window::new(limits[i], windows[i].length()));
             }
         }
         let mut d = Decision {
@@ -130,6 +141,7 @@ impl Decision {
             reset,
             retry_after: None,
             window: None,
+            binding,
             now,
         };
         match outcome {
@@ -137,7 +149,9 @@ impl Decision {
                 // The denying window that ends last; on a tie, the longest.
                 let mut latest: Option<(u64, usize)> = None;
                 for i in 0..seen.len {
-                    if u64::from(seen.count[i]).saturating_add(u64::from(cost)) > u64::from(limits[i]) {
+                    if u64::from(seen.count[i]).saturating_add(u64::from(cost))
+                        > u64::from(limits[i])
+                    {
                         let end = windows[i].end_of(seen.index[i]);
                         if latest.is_none_or(|(e, _)| end > e) {
                             latest = Some((end, i));
@@ -171,6 +185,7 @@ impl Decision {
             reset: now,
             retry_after: None,
             window: None,
+            binding: None,
             now,
         }
     }
@@ -185,6 +200,7 @@ impl Decision {
             reset: now.saturating_add(retry),
             retry_after: Some(retry),
             window: Some(Window::new(limit, primary.length())),
+            binding: Some(Window::new(limit, primary.length())),
             now,
         }
     }

@@ -103,7 +103,10 @@ impl fmt::Display for OverrideError {
         match self {
             Self::UnknownClass => f.write_str("the class is not in the limiter's policy"),
             Self::WindowCount { expected, got } => {
-                write!(f, "the class has {expected} windows but {got} limits were given")
+                write!(
+                    f,
+                    "the class has {expected} windows but {got} limits were given"
+                )
             }
             Self::ZeroLimit => f.write_str("limits must be at least 1"),
             Self::Full { capacity } => write!(f, "all {capacity} override slots are in use"),

@@ -194,7 +194,17 @@ mod tests {
 
     #[test]
     fn renders_in_the_largest_exact_unit() {
-        let cases = [(10, "10s"), (60, "1m"), (3_600, "1h"), (86_400, "1d"), (90, "90s"), (120, "2m"), (5_400, "90m"), (1, "1s"), (172_800, "2d")];
+        let cases = [
+            (10, "10s"),
+            (60, "1m"),
+            (3_600, "1h"),
+            (86_400, "1d"),
+            (90, "90s"),
+            (120, "2m"),
+            (5_400, "90m"),
+            (1, "1s"),
+            (172_800, "2d"),
+        ];
         for (secs, text) in cases {
             assert_eq!(WindowLength::from_secs(secs).unwrap().to_string(), text);
         }
@@ -231,7 +241,19 @@ mod tests {
 
     #[test]
     fn every_rendering_parses_back() {
-        for secs in [1, 9, 10, 59, 60, 61, 3_599, 3_600, 86_399, 86_400, WindowLength::MAX_SECS] {
+        for secs in [
+            1,
+            9,
+            10,
+            59,
+            60,
+            61,
+            3_599,
+            3_600,
+            86_399,
+            86_400,
+            WindowLength::MAX_SECS,
+        ] {
             let w = WindowLength::from_secs(secs).unwrap();
             assert_eq!(w.to_string().parse::<WindowLength>(), Ok(w));
         }

@@ -93,11 +93,13 @@
 //!
 //! See `docs/design.md` for the bit layouts and the ordering argument.
 
+mod body;
 mod class;
 mod clock;
 mod counter;
 mod decision;
 mod error;
+pub mod headers;
 mod length;
 mod limiter;
 mod overrides;
@@ -107,10 +109,12 @@ mod sync;
 mod table;
 mod window;
 
+pub use body::{ErrorBody, COST_EXCEEDS_LIMIT, RATE_LIMITED};
 pub use class::Class;
 pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
 pub use decision::{Decision, Outcome};
 pub use error::{BuildError, OverrideError, PolicyError};
+pub use headers::{Field, Headers};
 pub use length::{LengthError, WindowLength};
 pub use limiter::{Limiter, LimiterBuilder, OnFull, DEFAULT_CAPACITY, DEFAULT_OVERRIDE_CAPACITY};
 pub use policy::{ClassPolicy, Override, Policy, PolicyBuilder, MAX_CLASSES, MAX_WINDOWS};

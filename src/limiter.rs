@@ -11,6 +11,7 @@ use crate::clock::{Clock, CoarseClock};
 use crate::counter::{self, Admission, Observed};
 use crate::decision::{Decision, Outcome};
 use crate::error::{BuildError, OverrideError};
+use crate::headers::{policy_field, PolicyField};
 use crate::overrides::Overrides;
 use crate::policy::{ClassPolicy, Policy, MAX_WINDOWS};
 use crate::table::{Slot, Table};
@@ -102,17 +103,23 @@ impl<C: Clock> LimiterBuilder<C> {
     /// [`MAX_CAPACITY`](crate::MAX_CAPACITY); [`BuildError::Overrides`] if
     /// the policy's overrides cannot be installed.
     pub fn build(self) -> Result<Limiter<C>, BuildError> {
-        let table = Table::new(self.capacity, self.policy.max_windows()).ok_or(BuildError::Capacity(self.capacity))?;
+        let table = Table::new(self.capacity, self.policy.max_windows())
+            .ok_or(BuildError::Capacity(self.capacity))?;
         let hasher = match self.seed {
             Some(seed) => SeedableRandomState::with_seed(seed, SharedSeed::global_fixed()),
             None => {
                 // std's RandomState is keyed from the operating system's
                 // randomness; finishing an empty hasher yields a random u64.
-                let seed = std::collections::hash_map::RandomState::new().build_hasher().finish();
+                let seed = std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish();
                 SeedableRandomState::with_seed(seed, SharedSeed::global_random())
             }
         };
-        let overrides = Overrides::new(self.override_capacity.saturating_add(self.policy.overrides.len()));
+        let overrides = Overrides::new(
+            self.override_capacity
+                .saturating_add(self.policy.overrides.len()),
+        );
         let limiter = Limiter {
             clock: self.clock,
             hasher,
@@ -124,7 +131,9 @@ impl<C: Clock> LimiterBuilder<C> {
         for o in &limiter.policy.overrides {
             let hash = limiter.hash(o.key.as_str(), o.class);
             limiter.overrides.set(hash, &o.limits).map_err(|()| {
-                BuildError::Overrides(OverrideError::Full { capacity: limiter.overrides.capacity() })
+                BuildError::Overrides(OverrideError::Full {
+                    capacity: limiter.overrides.capacity(),
+                })
             })?;
         }
         Ok(limiter)
@@ -197,13 +206,23 @@ impl<C: Clock> Limiter<C> {
         let hash = self.hash(key, class);
         let limits = self.limits(cp, hash);
         let seen = self.observe(hash, class, &cp.windows, now);
-        let outcome = if seen.fits_all(1, &limits) { Outcome::Allowed } else { Outcome::Denied };
+        let outcome = if seen.fits_all(1, &limits) {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        };
         Decision::from_windows(outcome, &cp.windows, &limits, &seen, now, 1)
     }
 
     /// [`check_n`](Self::check_n) at `now`, a duration since the unix
     /// epoch: the primitive every other check calls.
-    pub fn check_n_at<K: Hash + ?Sized>(&self, key: &K, class: Class, cost: u32, now: Duration) -> Decision {
+    pub fn check_n_at<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        class: Class,
+        cost: u32,
+        now: Duration,
+    ) -> Decision {
         if cost == 0 {
             return self.peek_at(key, class, now);
         }
@@ -217,7 +236,14 @@ impl<C: Clock> Limiter<C> {
         let limits = &limits[..windows.len()];
         if limits.iter().any(|&l| l < cost) {
             let seen = self.observe(hash, class, windows, now);
-            return Decision::from_windows(Outcome::CostTooLarge, windows, limits, &seen, now, cost);
+            return Decision::from_windows(
+                Outcome::CostTooLarge,
+                windows,
+                limits,
+                &seen,
+                now,
+                cost,
+            );
         }
         let home = self.table.home(hash, class.0);
         loop {
@@ -240,8 +266,12 @@ impl<C: Clock> Limiter<C> {
                 continue;
             }
             return match admission {
-                Admission::Admitted(seen) => Decision::from_windows(Outcome::Allowed, windows, limits, &seen, now, cost),
-                Admission::Denied(seen) => Decision::from_windows(Outcome::Denied, windows, limits, &seen, now, cost),
+                Admission::Admitted(seen) => {
+                    Decision::from_windows(Outcome::Allowed, windows, limits, &seen, now, cost)
+                }
+                Admission::Denied(seen) => {
+                    Decision::from_windows(Outcome::Denied, windows, limits, &seen, now, cost)
+                }
             };
         }
     }
@@ -254,8 +284,17 @@ impl<C: Clock> Limiter<C> {
     ///
     /// [`OverrideError::UnknownClass`], [`OverrideError::ZeroLimit`], or
     /// [`OverrideError::Full`] when the override capacity is spent.
-    pub fn set_override<K: Hash + ?Sized>(&self, key: &K, class: Class, limit: u32) -> Result<(), OverrideError> {
-        let cp = self.policy.classes.get(class.index()).ok_or(OverrideError::UnknownClass)?;
+    pub fn set_override<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        class: Class,
+        limit: u32,
+    ) -> Result<(), OverrideError> {
+        let cp = self
+            .policy
+            .classes
+            .get(class.index())
+            .ok_or(OverrideError::UnknownClass)?;
         self.set_override_limits(key, class, &Policy::scaled_limits(cp, limit))
     }
 
@@ -271,22 +310,37 @@ impl<C: Clock> Limiter<C> {
     /// As [`set_override`](Self::set_override), and
     /// [`OverrideError::WindowCount`] when `limits` does not give one limit
     /// per window.
-    pub fn set_override_limits<K: Hash + ?Sized>(&self, key: &K, class: Class, limits: &[u32]) -> Result<(), OverrideError> {
-        let cp = self.policy.classes.get(class.index()).ok_or(OverrideError::UnknownClass)?;
+    pub fn set_override_limits<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        class: Class,
+        limits: &[u32],
+    ) -> Result<(), OverrideError> {
+        let cp = self
+            .policy
+            .classes
+            .get(class.index())
+            .ok_or(OverrideError::UnknownClass)?;
         if limits.len() != cp.windows.len() {
-            return Err(OverrideError::WindowCount { expected: cp.windows.len(), got: limits.len() });
+            return Err(OverrideError::WindowCount {
+                expected: cp.windows.len(),
+                got: limits.len(),
+            });
         }
         if limits.contains(&0) {
             return Err(OverrideError::ZeroLimit);
         }
         self.overrides
             .set(self.hash(key, class), limits)
-            .map_err(|()| OverrideError::Full { capacity: self.overrides.capacity() })
+            .map_err(|()| OverrideError::Full {
+                capacity: self.overrides.capacity(),
+            })
     }
 
     /// Returns `key` to the class's limits; whether it had an override.
     pub fn remove_override<K: Hash + ?Sized>(&self, key: &K, class: Class) -> bool {
-        self.policy.classes.get(class.index()).is_some() && self.overrides.remove(self.hash(key, class))
+        self.policy.classes.get(class.index()).is_some()
+            && self.overrides.remove(self.hash(key, class))
     }
 
     /// The limits `key` has in `class` now (overridden or the class's),
@@ -294,7 +348,25 @@ impl<C: Clock> Limiter<C> {
     pub fn limits_for<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<Vec<Window>> {
         let cp = self.policy.classes.get(class.index())?;
         let limits = self.limits(cp, self.hash(key, class));
-        Some(cp.windows.iter().zip(limits).map(|(w, l)| Window::new(l, w.length())).collect())
+        Some(
+            cp.windows
+                .iter()
+                .zip(limits)
+                .map(|(w, l)| Window::new(l, w.length()))
+                .collect(),
+        )
+    }
+
+    /// The IETF draft `RateLimit-Policy` field for `key` in `class`, with
+    /// the key's own limits; `None` for an unknown class. No allocation.
+    pub fn policy_field<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<PolicyField> {
+        let cp = self.policy.classes.get(class.index())?;
+        let limits = self.limits(cp, self.hash(key, class));
+        let mut windows = [Window::new(0, cp.primary().length()); MAX_WINDOWS];
+        for ((slot, w), l) in windows.iter_mut().zip(&cp.windows).zip(limits) {
+            *slot = Window::new(l, w.length());
+        }
+        policy_field(&cp.name, windows.get(..cp.windows.len())?)
     }
 
     /// The limiter's policy.
@@ -330,7 +402,10 @@ impl<C: Clock> Limiter<C> {
     }
 
     fn windows_of(&self, class: u8) -> &[Window] {
-        self.policy.classes.get(usize::from(class)).map_or(&[], |c| &c.windows[..])
+        self.policy
+            .classes
+            .get(usize::from(class))
+            .map_or(&[], |c| &c.windows[..])
     }
 
     fn limits(&self, cp: &ClassPolicy, hash: u64) -> Limits {
@@ -359,13 +434,27 @@ impl<C: Clock> Limiter<C> {
         }
     }
 
-    fn full(&self, cp: &ClassPolicy, limits: &[u32], now: u64, cost: u32, frees_at: u64) -> Decision {
+    fn full(
+        &self,
+        cp: &ClassPolicy,
+        limits: &[u32],
+        now: u64,
+        cost: u32,
+        frees_at: u64,
+    ) -> Decision {
         match self.on_full {
             OnFull::Deny => Decision::table_full(cp.primary(), limits[0], now, frees_at),
             OnFull::Allow => {
                 let mut seen = Observed::fresh(&cp.windows, now);
                 seen.count.iter_mut().take(seen.len).for_each(|c| *c = cost);
-                Decision::from_windows(Outcome::AllowedUntracked, &cp.windows, limits, &seen, now, cost)
+                Decision::from_windows(
+                    Outcome::AllowedUntracked,
+                    &cp.windows,
+                    limits,
+                    &seen,
+                    now,
+                    cost,
+                )
             }
         }
     }

@@ -46,7 +46,10 @@ impl Overrides {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             entries: (0..capacity.saturating_mul(2))
-                .map(|_| Entry { hash: AtomicU64::new(0), limits: std::array::from_fn(|_| AtomicU32::new(0)) })
+                .map(|_| Entry {
+                    hash: AtomicU64::new(0),
+                    limits: std::array::from_fn(|_| AtomicU32::new(0)),
+                })
                 .collect(),
             count: AtomicUsize::new(0),
             capacity,
@@ -88,7 +91,9 @@ impl Overrides {
         if self.count.load(Ordering::Relaxed) == 0 {
             return false;
         }
-        let Some(e) = self.entry(hash) else { return false };
+        let Some(e) = self.entry(hash) else {
+            return false;
+        };
         for (o, l) in out.iter_mut().zip(&e.limits) {
             // Relaxed: each limit is independent (module docs).
             *o = l.load(Ordering::Relaxed);
@@ -127,7 +132,11 @@ impl Overrides {
         }
         // Relaxed: read under the lock.
         let was_live = !fresh && e.limits[0].load(Ordering::Relaxed) != 0;
-        for (slot, &l) in e.limits.iter().zip(limits.iter().chain(std::iter::repeat(&0))) {
+        for (slot, &l) in e
+            .limits
+            .iter()
+            .zip(limits.iter().chain(std::iter::repeat(&0)))
+        {
             // Relaxed: published to new readers by the hash's Release; a
             // reader of an existing entry takes old or new (module docs).
             slot.store(l, Ordering::Relaxed);
@@ -146,7 +155,9 @@ impl Overrides {
     /// Removes the override for `hash`; returns whether there was one.
     pub(crate) fn remove(&self, hash: u64) -> bool {
         let _guard = self.writer.lock();
-        let Some(e) = self.entry(hash) else { return false };
+        let Some(e) = self.entry(hash) else {
+            return false;
+        };
         // Relaxed: under the writer lock.
         if e.limits[0].load(Ordering::Relaxed) == 0 {
             return false;

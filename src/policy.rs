@@ -81,7 +81,10 @@ impl Default for Policy {
         let spec = PolicySpec {
             classes: vec![
                 ("read".to_owned(), class(&["GET", "HEAD", "OPTIONS"], 1000)),
-                ("write".to_owned(), class(&["POST", "PUT", "PATCH", "DELETE"], 60)),
+                (
+                    "write".to_owned(),
+                    class(&["POST", "PUT", "PATCH", "DELETE"], 60),
+                ),
             ],
             overrides: Vec::new(),
         };
@@ -183,7 +186,11 @@ impl Policy {
     /// The most windows any class has: the number of counters per tracked
     /// state.
     pub(crate) fn max_windows(&self) -> usize {
-        self.classes.iter().map(|c| c.windows.len()).max().unwrap_or(1)
+        self.classes
+            .iter()
+            .map(|c| c.windows.len())
+            .max()
+            .unwrap_or(1)
     }
 
     /// The per-window limits that `limit` as a new primary limit gives the
@@ -195,9 +202,11 @@ impl Policy {
             *first = limit;
         }
         if let Some(rule) = class.burst {
-            if let (Some(&base), Some(base_w), Some(burst_w)) =
-                (limits.get(rule.base), class.windows.get(rule.base), class.windows.get(rule.burst))
-            {
+            if let (Some(&base), Some(base_w), Some(burst_w)) = (
+                limits.get(rule.base),
+                class.windows.get(rule.base),
+                class.windows.get(rule.burst),
+            ) {
                 let scaled = burst_limit(rule.multiplier, base, base_w.length(), burst_w.length());
                 if let Some(slot) = limits.get_mut(rule.burst) {
                     *slot = scaled;
@@ -210,12 +219,19 @@ impl Policy {
 
 /// `floor(multiplier * limit * burst / window)`, at least 1, at most
 /// `u32::MAX` (SPEC §2).
-pub(crate) fn burst_limit(multiplier: u32, limit: u32, window: WindowLength, burst: WindowLength) -> u32 {
+pub(crate) fn burst_limit(
+    multiplier: u32,
+    limit: u32,
+    window: WindowLength,
+    burst: WindowLength,
+) -> u32 {
     // u32 * u32 * (seconds < 2^32) < 2^96: no overflow in u128.
     let product = u128::from(multiplier)
         .saturating_mul(u128::from(limit))
         .saturating_mul(u128::from(burst.as_secs()));
-    let quotient = product.checked_div(u128::from(window.as_secs())).unwrap_or(0);
+    let quotient = product
+        .checked_div(u128::from(window.as_secs()))
+        .unwrap_or(0);
     u32::try_from(quotient).unwrap_or(u32::MAX).max(1)
 }
 
@@ -312,7 +328,11 @@ impl PolicyBuilder {
     /// pro-rated primary limit.
     pub fn burst_multiplier(mut self, multiplier: u32, window: WindowLength) -> Self {
         if let Some((_, class)) = self.spec.classes.last_mut() {
-            class.burst = Some(BurstSpec { multiplier: Some(multiplier.into()), limit: None, window: Some(window) });
+            class.burst = Some(BurstSpec {
+                multiplier: Some(multiplier.into()),
+                limit: None,
+                window: Some(window),
+            });
         }
         self
     }
@@ -320,7 +340,11 @@ impl PolicyBuilder {
     /// Gives the last class a burst window with its own limit.
     pub fn burst_limit(mut self, limit: u32, window: WindowLength) -> Self {
         if let Some((_, class)) = self.spec.classes.last_mut() {
-            class.burst = Some(BurstSpec { multiplier: None, limit: Some(limit.into()), window: Some(window) });
+            class.burst = Some(BurstSpec {
+                multiplier: None,
+                limit: Some(limit.into()),
+                window: Some(window),
+            });
         }
         self
     }
@@ -329,10 +353,10 @@ impl PolicyBuilder {
     /// burst), for example a daily quota.
     pub fn window(mut self, limit: u32, window: WindowLength) -> Self {
         if let Some((_, class)) = self.spec.classes.last_mut() {
-            class
-                .windows
-                .get_or_insert_with(Vec::new)
-                .push(WindowSpec { limit: limit.into(), window: Some(window) });
+            class.windows.get_or_insert_with(Vec::new).push(WindowSpec {
+                limit: limit.into(),
+                window: Some(window),
+            });
         }
         self
     }
@@ -358,7 +382,15 @@ impl PolicyBuilder {
             class: class.to_owned(),
             limit: None,
             burst: None,
-            windows: Some(limits.iter().map(|&l| WindowSpec { limit: l.into(), window: None }).collect()),
+            windows: Some(
+                limits
+                    .iter()
+                    .map(|&l| WindowSpec {
+                        limit: l.into(),
+                        window: None,
+                    })
+                    .collect(),
+            ),
         });
         self
     }

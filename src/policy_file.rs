@@ -45,7 +45,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::class::Class;
 use crate::error::PolicyError;
 use crate::length::WindowLength;
-use crate::policy::{burst_limit, BurstRule, ClassPolicy, Override, Policy, MAX_CLASSES, MAX_WINDOWS};
+use crate::policy::{
+    burst_limit, BurstRule, ClassPolicy, Override, Policy, MAX_CLASSES, MAX_WINDOWS,
+};
 use crate::window::Window;
 
 /// The longest class name; names appear in headers and logs.
@@ -167,7 +169,10 @@ pub(crate) struct OverrideSpec {
 mod ordered {
     use super::*;
 
-    pub(crate) fn serialize<S: Serializer>(classes: &[(String, ClassSpec)], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(
+        classes: &[(String, ClassSpec)],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(classes.len()))?;
         for (name, class) in classes {
             map.serialize_entry(name, class)?;
@@ -175,7 +180,9 @@ mod ordered {
         map.end()
     }
 
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, ClassSpec)>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(String, ClassSpec)>, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Vec<(String, ClassSpec)>;
@@ -186,10 +193,14 @@ mod ordered {
                 let mut out: Vec<(String, ClassSpec)> = Vec::new();
                 while let Some((name, class)) = map.next_entry::<String, ClassSpec>()? {
                     if out.iter().any(|(n, _)| *n == name) {
-                        return Err(serde::de::Error::custom(format!("duplicate class name {name:?}")));
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate class name {name:?}"
+                        )));
                     }
                     if out.len() >= MAX_CLASSES {
-                        return Err(serde::de::Error::custom(format!("more than {MAX_CLASSES} classes")));
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {MAX_CLASSES} classes"
+                        )));
                     }
                     out.push((name, class));
                 }
@@ -203,9 +214,15 @@ mod ordered {
 fn limit_value(amount: Amount, field: &str) -> Result<u32, PolicyError> {
     match amount.0 {
         None => Err(PolicyError::invalid(field, "must be a whole number")),
-        Some(v) if v < 1 => Err(PolicyError::invalid(field, format!("must be at least 1, got {v}"))),
+        Some(v) if v < 1 => Err(PolicyError::invalid(
+            field,
+            format!("must be at least 1, got {v}"),
+        )),
         Some(v) => u32::try_from(v).map_err(|_| {
-            PolicyError::invalid(field, format!("must be at most {} (u32::MAX), got {v}", u32::MAX))
+            PolicyError::invalid(
+                field,
+                format!("must be at most {} (u32::MAX), got {v}", u32::MAX),
+            )
         }),
     }
 }
@@ -213,23 +230,27 @@ fn limit_value(amount: Amount, field: &str) -> Result<u32, PolicyError> {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
 /// An HTTP method token (RFC 9110 §5.6.2), at most 32 bytes.
 fn valid_method(method: &str) -> bool {
     !method.is_empty()
         && method.len() <= MAX_NAME_LEN
-        && method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && method
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 impl BurstSpec {
     /// The burst window and how its limit is made, given the window it is
     /// pro-rated from.
     fn resolve(&self, field: &str, base: Window) -> Result<(Window, Option<u32>), PolicyError> {
-        let window = self
-            .window
-            .ok_or_else(|| PolicyError::invalid(format!("{field}.window"), "missing (e.g. window = \"10s\")"))?;
+        let window = self.window.ok_or_else(|| {
+            PolicyError::invalid(format!("{field}.window"), "missing (e.g. window = \"10s\")")
+        })?;
         if window >= base.length() {
             return Err(PolicyError::invalid(
                 format!("{field}.window"),
@@ -239,10 +260,19 @@ impl BurstSpec {
         match (self.multiplier, self.limit) {
             (Some(m), None) => {
                 let m = limit_value(m, &format!("{field}.multiplier"))?;
-                Ok((Window::new(burst_limit(m, base.limit(), base.length(), window), window), Some(m)))
+                Ok((
+                    Window::new(burst_limit(m, base.limit(), base.length(), window), window),
+                    Some(m),
+                ))
             }
-            (None, Some(l)) => Ok((Window::new(limit_value(l, &format!("{field}.limit"))?, window), None)),
-            _ => Err(PolicyError::invalid(field, "give exactly one of `multiplier` and `limit`")),
+            (None, Some(l)) => Ok((
+                Window::new(limit_value(l, &format!("{field}.limit"))?, window),
+                None,
+            )),
+            _ => Err(PolicyError::invalid(
+                field,
+                "give exactly one of `multiplier` and `limit`",
+            )),
         }
     }
 }
@@ -257,14 +287,24 @@ impl ClassSpec {
                 windows.push(w);
                 base = Some(w);
             }
-            (Some(_), None) => return Err(PolicyError::invalid(format!("{field}.window"), "missing (e.g. window = \"1m\")")),
-            (None, Some(_)) => return Err(PolicyError::invalid(format!("{field}.limit"), "missing")),
+            (Some(_), None) => {
+                return Err(PolicyError::invalid(
+                    format!("{field}.window"),
+                    "missing (e.g. window = \"1m\")",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(PolicyError::invalid(format!("{field}.limit"), "missing"))
+            }
             (None, None) => {}
         }
         let mut burst = None;
         if let Some(spec) = &self.burst {
             let base = base.ok_or_else(|| {
-                PolicyError::invalid(format!("{field}.burst"), "a burst needs the class's `limit` and `window`")
+                PolicyError::invalid(
+                    format!("{field}.burst"),
+                    "a burst needs the class's `limit` and `window`",
+                )
             })?;
             let (w, multiplier) = spec.resolve(&format!("{field}.burst"), base)?;
             windows.push(w);
@@ -272,36 +312,66 @@ impl ClassSpec {
         }
         for (i, spec) in self.windows.iter().flatten().enumerate() {
             let entry = format!("{field}.windows[{i}]");
-            let length = spec
-                .window
-                .ok_or_else(|| PolicyError::invalid(format!("{entry}.window"), "missing (e.g. window = \"1h\")"))?;
-            windows.push(Window::new(limit_value(spec.limit, &format!("{entry}.limit"))?, length));
+            let length = spec.window.ok_or_else(|| {
+                PolicyError::invalid(format!("{entry}.window"), "missing (e.g. window = \"1h\")")
+            })?;
+            windows.push(Window::new(
+                limit_value(spec.limit, &format!("{entry}.limit"))?,
+                length,
+            ));
         }
         if windows.is_empty() {
-            return Err(PolicyError::invalid(field, "needs `limit` and `window`, or `windows`"));
+            return Err(PolicyError::invalid(
+                field,
+                "needs `limit` and `window`, or `windows`",
+            ));
         }
         if windows.len() > MAX_WINDOWS {
-            return Err(PolicyError::invalid(field, format!("has {} windows; at most {MAX_WINDOWS} are allowed", windows.len())));
+            return Err(PolicyError::invalid(
+                field,
+                format!(
+                    "has {} windows; at most {MAX_WINDOWS} are allowed",
+                    windows.len()
+                ),
+            ));
         }
         windows.sort_by_key(|w| std::cmp::Reverse(w.length()));
         if let Some(pair) = windows.windows(2).find(|p| p[0].length() == p[1].length()) {
-            return Err(PolicyError::invalid(field, format!("two windows of the same length ({})", pair[0].length())));
+            return Err(PolicyError::invalid(
+                field,
+                format!("two windows of the same length ({})", pair[0].length()),
+            ));
         }
-        let index_of = |len: WindowLength| windows.iter().position(|w| w.length() == len).unwrap_or(0);
-        let burst = burst.map(|(multiplier, base, burst)| BurstRule { multiplier, base: index_of(base), burst: index_of(burst) });
+        let index_of =
+            |len: WindowLength| windows.iter().position(|w| w.length() == len).unwrap_or(0);
+        let burst = burst.map(|(multiplier, base, burst)| BurstRule {
+            multiplier,
+            base: index_of(base),
+            burst: index_of(burst),
+        });
         for (i, method) in self.methods.iter().enumerate() {
             if !valid_method(method) {
                 return Err(PolicyError::invalid(
                     format!("{field}.methods[{i}]"),
-                    format!("{method:?} is not an HTTP method token of at most {MAX_NAME_LEN} bytes"),
+                    format!(
+                        "{method:?} is not an HTTP method token of at most {MAX_NAME_LEN} bytes"
+                    ),
                 ));
             }
         }
-        Ok(ClassPolicy { name: name.to_owned(), methods: self.methods.clone(), windows, burst })
+        Ok(ClassPolicy {
+            name: name.to_owned(),
+            methods: self.methods.clone(),
+            windows,
+            burst,
+        })
     }
 
     fn from_class(class: &ClassPolicy) -> Self {
-        let wspec = |w: &Window| WindowSpec { limit: w.limit().into(), window: Some(w.length()) };
+        let wspec = |w: &Window| WindowSpec {
+            limit: w.limit().into(),
+            window: Some(w.length()),
+        };
         match class.burst {
             Some(rule) => {
                 let base = class.windows[rule.base];
@@ -317,7 +387,11 @@ impl ClassSpec {
                     methods: class.methods.clone(),
                     limit: Some(base.limit().into()),
                     window: Some(base.length()),
-                    burst: Some(BurstSpec { multiplier: Some(rule.multiplier.into()), limit: None, window: Some(burst.length()) }),
+                    burst: Some(BurstSpec {
+                        multiplier: Some(rule.multiplier.into()),
+                        limit: None,
+                        window: Some(burst.length()),
+                    }),
                     windows: (!rest.is_empty()).then_some(rest),
                 }
             }
@@ -331,12 +405,27 @@ impl ClassSpec {
 }
 
 impl OverrideSpec {
-    fn resolve(&self, field: &str, classes: &[ClassPolicy], names: &[&str]) -> Result<Override, PolicyError> {
+    fn resolve(
+        &self,
+        field: &str,
+        classes: &[ClassPolicy],
+        names: &[&str],
+    ) -> Result<Override, PolicyError> {
         if self.key.is_empty() || self.key.len() > MAX_KEY_LEN {
-            return Err(PolicyError::invalid(format!("{field}.key"), format!("must be 1 to {MAX_KEY_LEN} bytes")));
+            return Err(PolicyError::invalid(
+                format!("{field}.key"),
+                format!("must be 1 to {MAX_KEY_LEN} bytes"),
+            ));
         }
         let index = names.iter().position(|n| *n == self.class).ok_or_else(|| {
-            PolicyError::invalid(format!("{field}.class"), format!("unknown class {:?} (classes: {})", self.class, names.join(", ")))
+            PolicyError::invalid(
+                format!("{field}.class"),
+                format!(
+                    "unknown class {:?} (classes: {})",
+                    self.class,
+                    names.join(", ")
+                ),
+            )
         })?;
         let class = &classes[index];
         let mut limits = match self.limit {
@@ -344,9 +433,18 @@ impl OverrideSpec {
             None => class.windows.iter().map(Window::limit).collect(),
         };
         if let Some(burst) = &self.burst {
-            let rule = class.burst.map(|r| r.burst).or(if class.windows.len() > 1 { Some(1) } else { None });
-            let slot = rule.ok_or_else(|| PolicyError::invalid(format!("{field}.burst"), "the class has no burst window"))?;
-            let base = Window::new(limits[class.burst.map_or(0, |r| r.base)], class.windows[class.burst.map_or(0, |r| r.base)].length());
+            let rule = class.burst.map(|r| r.burst).or(if class.windows.len() > 1 {
+                Some(1)
+            } else {
+                None
+            });
+            let slot = rule.ok_or_else(|| {
+                PolicyError::invalid(format!("{field}.burst"), "the class has no burst window")
+            })?;
+            let base = Window::new(
+                limits[class.burst.map_or(0, |r| r.base)],
+                class.windows[class.burst.map_or(0, |r| r.base)].length(),
+            );
             let (w, _) = burst.resolve(&format!("{field}.burst"), base)?;
             if w.length() != class.windows[slot].length() {
                 return Err(PolicyError::invalid(
@@ -358,12 +456,19 @@ impl OverrideSpec {
         }
         if let Some(list) = &self.windows {
             if self.limit.is_some() || self.burst.is_some() {
-                return Err(PolicyError::invalid(format!("{field}.windows"), "give either `windows` or `limit`/`burst`"));
+                return Err(PolicyError::invalid(
+                    format!("{field}.windows"),
+                    "give either `windows` or `limit`/`burst`",
+                ));
             }
             if list.len() != class.windows.len() {
                 return Err(PolicyError::invalid(
                     format!("{field}.windows"),
-                    format!("the class has {} windows; the override gives {}", class.windows.len(), list.len()),
+                    format!(
+                        "the class has {} windows; the override gives {}",
+                        class.windows.len(),
+                        list.len()
+                    ),
                 ));
             }
             let mut seen = [false; MAX_WINDOWS];
@@ -371,21 +476,38 @@ impl OverrideSpec {
                 let entry = format!("{field}.windows[{i}]");
                 let slot = match spec.window {
                     None => i,
-                    Some(len) => class.windows.iter().position(|w| w.length() == len).ok_or_else(|| {
-                        PolicyError::invalid(format!("{entry}.window"), format!("the class has no {len} window"))
-                    })?,
+                    Some(len) => class
+                        .windows
+                        .iter()
+                        .position(|w| w.length() == len)
+                        .ok_or_else(|| {
+                            PolicyError::invalid(
+                                format!("{entry}.window"),
+                                format!("the class has no {len} window"),
+                            )
+                        })?,
                 };
                 if std::mem::replace(&mut seen[slot], true) {
-                    return Err(PolicyError::invalid(format!("{entry}.window"), "window given twice"));
+                    return Err(PolicyError::invalid(
+                        format!("{entry}.window"),
+                        "window given twice",
+                    ));
                 }
                 limits[slot] = limit_value(spec.limit, &format!("{entry}.limit"))?;
             }
         }
         if self.limit.is_none() && self.burst.is_none() && self.windows.is_none() {
-            return Err(PolicyError::invalid(field, "gives no limits: set `limit`, `burst` or `windows`"));
+            return Err(PolicyError::invalid(
+                field,
+                "gives no limits: set `limit`, `burst` or `windows`",
+            ));
         }
         let class = Class(u8::try_from(index).unwrap_or(u8::MAX));
-        Ok(Override { key: self.key.clone(), class, limits })
+        Ok(Override {
+            key: self.key.clone(),
+            class,
+            limits,
+        })
     }
 }
 
@@ -393,10 +515,16 @@ impl PolicySpec {
     /// Validates the file and builds the policy.
     pub(crate) fn into_policy(self) -> Result<Policy, PolicyError> {
         if self.classes.is_empty() {
-            return Err(PolicyError::invalid("classes", "at least one class is required"));
+            return Err(PolicyError::invalid(
+                "classes",
+                "at least one class is required",
+            ));
         }
         if self.classes.len() > MAX_CLASSES {
-            return Err(PolicyError::invalid("classes", format!("at most {MAX_CLASSES} classes are allowed")));
+            return Err(PolicyError::invalid(
+                "classes",
+                format!("at most {MAX_CLASSES} classes are allowed"),
+            ));
         }
         let mut classes: Vec<ClassPolicy> = Vec::with_capacity(self.classes.len());
         for (name, spec) in &self.classes {
@@ -412,7 +540,10 @@ impl PolicySpec {
             }
             let class = spec.resolve(&field, name)?;
             for (i, method) in class.methods.iter().enumerate() {
-                let owner = classes.iter().find(|c| c.methods.contains(method)).map(|c| c.name.clone());
+                let owner = classes
+                    .iter()
+                    .find(|c| c.methods.contains(method))
+                    .map(|c| c.name.clone());
                 let twice = class.methods[..i].contains(method);
                 if let Some(owner) = owner.or(twice.then(|| name.clone())) {
                     return Err(PolicyError::invalid(
@@ -428,8 +559,17 @@ impl PolicySpec {
         for (i, spec) in self.overrides.iter().enumerate() {
             let field = format!("overrides[{i}]");
             let o = spec.resolve(&field, &classes, &names)?;
-            if overrides.iter().any(|p| p.key == o.key && p.class == o.class) {
-                return Err(PolicyError::invalid(field, format!("a second override for key {:?} and class {:?}", o.key, spec.class)));
+            if overrides
+                .iter()
+                .any(|p| p.key == o.key && p.class == o.class)
+            {
+                return Err(PolicyError::invalid(
+                    field,
+                    format!(
+                        "a second override for key {:?} and class {:?}",
+                        o.key, spec.class
+                    ),
+                ));
             }
             overrides.push(o);
         }
@@ -441,7 +581,11 @@ impl Policy {
     /// The file form of the policy; parsing it gives back an equal policy.
     pub(crate) fn to_spec(&self) -> PolicySpec {
         PolicySpec {
-            classes: self.classes.iter().map(|c| (c.name.clone(), ClassSpec::from_class(c))).collect(),
+            classes: self
+                .classes
+                .iter()
+                .map(|c| (c.name.clone(), ClassSpec::from_class(c)))
+                .collect(),
             overrides: self
                 .overrides
                 .iter()
@@ -452,7 +596,10 @@ impl Policy {
                         o.limits
                             .iter()
                             .zip(&self.classes[o.class.index()].windows)
-                            .map(|(&l, w)| WindowSpec { limit: l.into(), window: Some(w.length()) })
+                            .map(|(&l, w)| WindowSpec {
+                                limit: l.into(),
+                                window: Some(w.length()),
+                            })
                             .collect(),
                     ),
                     ..OverrideSpec::default()

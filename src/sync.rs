@@ -49,7 +49,9 @@ impl<T> Mutex<T> {
         {
             // loom's mutex is poisoned only if a model thread panicked, in
             // which case the model has already failed.
-            self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+            self.inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 }

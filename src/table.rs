@@ -131,9 +131,13 @@ impl Table {
         }
         let slots = capacity.checked_add(capacity / 4)?;
         let buckets = slots.div_ceil(BUCKET_SLOTS).max(2);
-        let words = buckets.checked_mul(BUCKET_SLOTS)?.checked_mul(width.checked_add(1)?)?;
+        let words = buckets
+            .checked_mul(BUCKET_SLOTS)?
+            .checked_mul(width.checked_add(1)?)?;
         Some(Self {
-            tags: (0..buckets).map(|_| Tags(std::array::from_fn(|_| AtomicU64::new(EMPTY)))).collect(),
+            tags: (0..buckets)
+                .map(|_| Tags(std::array::from_fn(|_| AtomicU64::new(EMPTY))))
+                .collect(),
             floors: (0..buckets).map(|_| Mutex::new(0)).collect(),
             words: (0..words).map(|_| AtomicU64::new(NEUTRAL)).collect(),
             width,
@@ -180,7 +184,10 @@ impl Table {
                 // the slot's floor is visible.
                 let t = tag.load(Ordering::Acquire);
                 if t >> 8 == home.ident {
-                    return Some(Slot { index: slot_index(b, j), tag: t });
+                    return Some(Slot {
+                        index: slot_index(b, j),
+                        tag: t,
+                    });
                 }
             }
         }
@@ -242,9 +249,17 @@ impl Table {
         let now = now_secs.max(*g_first).max(*g_second);
         let empties = |b: usize| {
             // Relaxed: tags of a locked bucket change only under its lock.
-            self.tags[b].0.iter().filter(|t| t.load(Ordering::Relaxed) == EMPTY).count()
+            self.tags[b]
+                .0
+                .iter()
+                .filter(|t| t.load(Ordering::Relaxed) == EMPTY)
+                .count()
         };
-        let order = if empties(a) >= empties(b) { [a, b] } else { [b, a] };
+        let order = if empties(a) >= empties(b) {
+            [a, b]
+        } else {
+            [b, a]
+        };
         for &bucket in &order {
             for j in 0..BUCKET_SLOTS {
                 let index = slot_index(bucket, j);
@@ -260,7 +275,11 @@ impl Table {
                 let index = slot_index(bucket, j);
                 match self.reclaim(index, now, &windows_of) {
                     Ok(generation) => {
-                        let floor = if bucket == first { &mut *g_first } else { &mut *g_second };
+                        let floor = if bucket == first {
+                            &mut *g_first
+                        } else {
+                            &mut *g_second
+                        };
                         *floor = (*floor).max(now);
                         return Ok(self.publish(index, (home.ident << 8) | generation, now));
                     }
@@ -283,7 +302,12 @@ impl Table {
 
     /// Resets slot `index` if its state holds nothing live at `now`;
     /// returns the slot's next generation, or when it frees up.
-    fn reclaim<'w>(&self, index: usize, now: u64, windows_of: &impl Fn(u8) -> &'w [Window]) -> Result<u64, u64> {
+    fn reclaim<'w>(
+        &self,
+        index: usize,
+        now: u64,
+        windows_of: &impl Fn(u8) -> &'w [Window],
+    ) -> Result<u64, u64> {
         let tag_word = self.tag(index);
         // Relaxed: the bucket is locked; tags change only under its lock.
         let old = tag_word.load(Ordering::Relaxed);
@@ -315,7 +339,9 @@ impl Table {
             // Release: a check that reads the neutral word then sees the
             // reclaiming tag (module docs).
             let reset = live.is_none()
-                && word.compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed).is_ok();
+                && word
+                    .compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed)
+                    .is_ok();
             if !reset {
                 // Release: the old owner's finders see its floor as before.
                 tag_word.store(old, Ordering::Release);
@@ -390,17 +416,26 @@ mod tests {
         for k in 0..16u64 {
             let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
             let slot = t.insert(&home, 100, |_| &w).unwrap();
-            assert!(matches!(admit(t.words(slot), &w, &[2], 100, 1), Admission::Admitted(_)));
+            assert!(matches!(
+                admit(t.words(slot), &w, &[2], 100, 1),
+                Admission::Admitted(_)
+            ));
             slots.push(slot);
         }
         let newcomer = t.home(0xFFFF_0000_1234, 0);
         // Every slot is live until the minute ends at 120.
-        assert_eq!(t.insert(&newcomer, 110, |_| &w), Err(Full { frees_at: 120 }));
+        assert_eq!(
+            t.insert(&newcomer, 110, |_| &w),
+            Err(Full { frees_at: 120 })
+        );
         assert!(slots.iter().all(|&s| t.still_owns(s)));
         // At 120 the old windows have ended: a slot is reclaimed.
         let slot = t.insert(&newcomer, 120, |_| &w).unwrap();
         assert_eq!(slots.iter().filter(|&&s| !t.still_owns(s)).count(), 1);
         assert_eq!(t.floor(slot), 120);
-        assert!(t.words(slot).iter().all(|w| w.load(Ordering::Relaxed) == NEUTRAL));
+        assert!(t
+            .words(slot)
+            .iter()
+            .all(|w| w.load(Ordering::Relaxed) == NEUTRAL));
     }
 }

@@ -1,0 +1,100 @@
+//! The 429 response body (SPEC §5), through serde.
+//!
+//! ```json
+//! {"error":{"code":"rate_limited","message":"Rate limit exceeded.",
+//!  "details":{"limit":60,"window":"1m"},"request_id":"req_..."}}
+//! ```
+//!
+//! Field names and nesting are exactly these; `details` is the window that
+//! denied the request.
+
+use serde::Serialize;
+
+use crate::decision::{Decision, Outcome};
+use crate::window::Window;
+
+/// The `code` of a denial by a window that has no room now.
+pub const RATE_LIMITED: &str = "rate_limited";
+/// The `code` of a cost above some window's limit: waiting will not help.
+pub const COST_EXCEEDS_LIMIT: &str = "cost_exceeds_limit";
+
+/// The body of a 429 response; serialize it with any serde format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+struct ErrorDetail<'a> {
+    code: &'static str,
+    message: &'static str,
+    details: Window,
+    request_id: &'a str,
+}
+
+impl<'a> ErrorBody<'a> {
+    /// The machine-readable code: [`RATE_LIMITED`] or [`COST_EXCEEDS_LIMIT`].
+    pub fn code(&self) -> &'static str {
+        self.error.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &'static str {
+        self.error.message
+    }
+
+    /// The window in `details`.
+    pub fn details(&self) -> Window {
+        self.error.details
+    }
+
+    /// The caller's request id, as given.
+    pub fn request_id(&self) -> &'a str {
+        self.error.request_id
+    }
+
+    /// The body as compact JSON.
+    #[cfg(feature = "json")]
+    pub fn to_json(&self) -> String {
+        // Serializing strings and integers to JSON cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Writes the body as compact JSON to `out`, without building a
+    /// `String` first.
+    ///
+    /// # Errors
+    ///
+    /// Only the writer's own errors.
+    #[cfg(feature = "json")]
+    pub fn write_json<W: std::io::Write>(&self, out: W) -> std::io::Result<()> {
+        serde_json::to_writer(out, self).map_err(std::io::Error::from)
+    }
+}
+
+impl Decision {
+    /// The 429 body for a refused request, with the caller's `request_id`
+    /// (for example from its `X-Request-Id`); `None` when the request was
+    /// admitted or the class is unknown (a server error, not a client's).
+    ///
+    /// A full table ([`Outcome::TableFull`]) reads as `rate_limited` with
+    /// the class's primary window: to the client it is a limit with a
+    /// `Retry-After`. A cost that can never fit reads as
+    /// [`COST_EXCEEDS_LIMIT`] with the window it exceeds.
+    pub fn error_body<'a>(&self, request_id: &'a str) -> Option<ErrorBody<'a>> {
+        let (code, message) = match self.outcome() {
+            Outcome::Denied | Outcome::TableFull => (RATE_LIMITED, "Rate limit exceeded."),
+            Outcome::CostTooLarge => (COST_EXCEEDS_LIMIT, "Request cost exceeds the rate limit."),
+            _ => return None,
+        };
+        let details = self.denied_by()?;
+        Some(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                details,
+                request_id,
+            },
+        })
+    }
+}
