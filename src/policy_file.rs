@@ -107,7 +107,7 @@ impl<'de> Deserialize<'de> for Amount {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PolicySpec {
-    #[serde(with = "ordered")]
+    #[serde(default, with = "ordered")]
     pub(crate) classes: Vec<(String, ClassSpec)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) overrides: Vec<OverrideSpec>,
