@@ -1,4 +1,5 @@
 //! Decisions field by field, in the style of redis-cell's tables: each row
+#![allow(clippy::arithmetic_side_effects, reason = "expected values are small sums")]
 //! is (time, key, class, cost) -> every field of the decision.
 
 use std::time::Duration;
