@@ -72,8 +72,8 @@
 //! - **Memory**: fixed when the limiter is built, never grows with the
 //!   number of keys seen. Each slot takes 8 bytes of tag, 8 of floor and 8
 //!   per window of the policy's widest class, plus a 16-byte lock per eight
-//!   slots (34 bytes for the reference policy), and a table has 5/4 slots
-//!   per unit of capacity: about 43 bytes per tracked state of a
+//!   slots (34 bytes for the reference policy), and a table has 3/2 slots
+//!   per unit of capacity: about 51 bytes per tracked state of a
 //!   two-window class ([`Limiter::bytes_per_slot`]).
 //! - **A full table**: a new key whose two buckets hold only live state
 //!   gets [`Outcome::TableFull`] (fail closed, the default) or is admitted
@@ -92,6 +92,11 @@
 //!   buckets.
 //!
 //! See `docs/design.md` for the bit layouts and the ordering argument.
+
+// The library itself has no unsafe code at all. The lint table in
+// Cargo.toml denies it everywhere; test files that install a counting
+// global allocator allow it locally.
+#![forbid(unsafe_code)]
 
 mod body;
 mod class;

@@ -1,7 +1,10 @@
 //! Decisions field by field, in the style of redis-cell's tables: each row
 //! is (time, key, class, cost) -> every field of the decision.
 
-#![allow(clippy::arithmetic_side_effects, reason = "expected values are small sums")]
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "expected values are small sums"
+)]
 
 use std::time::Duration;
 

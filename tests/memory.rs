@@ -1,0 +1,172 @@
+//! Memory is fixed at build time: a flood of distinct keys neither grows
+//! it nor makes the limiter forget tracked keys.
+
+#![allow(unsafe_code, reason = "a counting global allocator")]
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "expected values are small sums"
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use tollgate::{Class, Limiter, ManualClock, OnFull, Outcome, Policy};
+
+/// Counts bytes allocated by each thread, so that tests running in
+/// parallel do not see each other's allocations.
+struct Counting;
+
+thread_local! {
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocated() -> usize {
+    ALLOCATED.with(Cell::get)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // try_with: the thread's counter may already be gone at exit.
+        let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(layout.size())));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const T: u64 = 1_746_489_600;
+const CAPACITY: usize = 1_000;
+
+fn at(secs: u64) -> Duration {
+    Duration::from_secs(T + secs)
+}
+
+#[test]
+fn a_key_flood_is_bounded_and_forgets_no_tracked_key() {
+    let limiter = Limiter::builder(Policy::default())
+        .clock(ManualClock::new(at(0)))
+        .capacity(CAPACITY)
+        .seed(11)
+        .build()
+        .unwrap();
+    // 500 tracked keys spend their burst.
+    let tracked: Vec<u64> = (0..500).collect();
+    for k in &tracked {
+        assert!(limiter.check_n_at(k, Class::WRITE, 20, at(0)).is_allowed());
+    }
+
+    // Ten times the capacity in distinct new keys, all within the window.
+    let before = allocated();
+    let mut admitted = 0usize;
+    let mut refused = 0usize;
+    for k in 1_000_000..1_000_000 + 10 * CAPACITY as u64 {
+        let d = limiter.check_at(&k, Class::WRITE, at(1));
+        match d.outcome() {
+            Outcome::Allowed => admitted += 1,
+            Outcome::TableFull => {
+                refused += 1;
+                // Fail closed, with the time until a slot frees: the end of
+                // the minute in which the slots' state lives.
+                assert_eq!(
+                    (d.retry_after(), d.reset(), d.remaining()),
+                    (Some(59), T + 60, 0)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(allocated(), before, "the flood allocated");
+    assert!(limiter.tracked() <= limiter.slots());
+    // The capacity is honoured: at least CAPACITY states fit.
+    assert!(
+        tracked.len() + admitted >= CAPACITY,
+        "only {admitted} admitted"
+    );
+    assert_eq!(admitted + refused, 10 * CAPACITY);
+
+    // Every tracked key is still exactly where it was: burst spent.
+    for k in &tracked {
+        let d = limiter.check_at(k, Class::WRITE, at(2));
+        assert_eq!(
+            (d.outcome(), d.retry_after()),
+            (Outcome::Denied, Some(8)),
+            "key {k}"
+        );
+    }
+
+    // Once every window has ended, new keys are admitted again (up to the
+    // capacity, with room for the tracked keys that return), and the
+    // tracked keys start afresh.
+    let returning = 100;
+    let mut fresh = 0;
+    for k in 2_000_000..2_000_000 + (CAPACITY - returning) as u64 {
+        fresh += usize::from(limiter.check_at(&k, Class::WRITE, at(60)).is_allowed());
+    }
+    assert_eq!(fresh, CAPACITY - returning);
+    for k in tracked.iter().take(returning) {
+        let d = limiter.check_at(k, Class::WRITE, at(60));
+        assert!(d.is_allowed(), "{k}: {d:?} tracked {}", limiter.tracked());
+    }
+}
+
+#[test]
+fn failing_open_admits_new_keys_untracked() {
+    let limiter = Limiter::builder(Policy::default())
+        .capacity(1)
+        .on_full(OnFull::Allow)
+        .seed(3)
+        .build()
+        .unwrap();
+    let mut untracked = 0;
+    for k in 0..100u64 {
+        let d = limiter.check_at(&k, Class::WRITE, at(0));
+        assert!(d.is_allowed());
+        if d.outcome() == Outcome::AllowedUntracked {
+            untracked += 1;
+            assert_eq!(
+                (d.limit(), d.remaining(), d.reset(), d.retry_after()),
+                (60, 19, T + 10, None)
+            );
+        }
+    }
+    // Two buckets of eight slots: at most 16 tracked, the rest untracked.
+    assert!(untracked >= 84, "{untracked}");
+    assert_eq!(limiter.tracked(), 100 - untracked);
+}
+
+#[test]
+fn the_table_is_sized_once() {
+    let before = allocated();
+    let limiter = Limiter::builder(Policy::default())
+        .capacity(100_000)
+        .seed(1)
+        .build()
+        .unwrap();
+    let built = allocated() - before;
+    // About 51 bytes per state of a two-window class (see the crate docs).
+    assert!(limiter.slots() >= 100_000);
+    assert!(
+        built >= limiter.slots() * limiter.bytes_per_slot() * 9 / 10,
+        "{built}"
+    );
+    assert!(limiter.bytes_per_slot() * limiter.slots() / 100_000 <= 64);
+    assert_eq!(limiter.bytes_per_slot(), 34);
+}
+
+#[test]
+fn zero_and_huge_capacities_are_errors() {
+    assert!(Limiter::builder(Policy::default())
+        .capacity(0)
+        .build()
+        .is_err());
+    let err = Limiter::builder(Policy::default())
+        .capacity(usize::MAX)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("capacity"), "{err}");
+}
