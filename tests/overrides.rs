@@ -1,0 +1,126 @@
+//! Per-key limits: from the policy file, and changed at run time.
+
+use std::time::Duration;
+
+use tollgate::{Class, Limiter, OverrideError, Policy, Window, WindowLength};
+
+const T: u64 = 1_746_489_600;
+const POLICY: &str = r#"
+[classes.read]
+methods = ["GET"]
+limit = 1000
+window = "1m"
+burst = { multiplier = 2, window = "10s" }
+
+[classes.write]
+methods = ["POST"]
+limit = 60
+window = "1m"
+burst = { multiplier = 2, window = "10s" }
+
+[[overrides]]
+key = "key_enterprise_42"
+class = "write"
+limit = 600
+burst = { limit = 200, window = "10s" }
+"#;
+
+fn at(s: u64) -> Duration {
+    Duration::from_secs(T.saturating_add(s))
+}
+
+fn limiter() -> Limiter {
+    Limiter::builder(Policy::from_toml_str(POLICY).unwrap())
+        .capacity(100)
+        .override_capacity(2)
+        .seed(9)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_policy_override_applies_to_its_key_only() {
+    let l = limiter();
+    let d = l.check_at("key_enterprise_42", Class::WRITE, at(0));
+    assert_eq!((d.limit(), d.remaining(), d.reset()), (600, 199, T + 10));
+    assert!(l
+        .check_n_at("key_enterprise_42", Class::WRITE, 199, at(0))
+        .is_allowed());
+    let d = l.check_at("key_enterprise_42", Class::WRITE, at(0));
+    assert_eq!(
+        d.denied_by(),
+        Some(Window::new(200, WindowLength::from_secs(10).unwrap()))
+    );
+    // Other keys, and the same key's other class, keep the class limits.
+    assert_eq!(l.check_at("key_1", Class::WRITE, at(0)).limit(), 60);
+    assert_eq!(
+        l.check_at("key_enterprise_42", Class::READ, at(0)).limit(),
+        1000
+    );
+}
+
+#[test]
+fn overrides_change_at_run_time() {
+    let l = limiter();
+    assert!(l.check_n_at("k", Class::WRITE, 20, at(0)).is_allowed());
+    assert!(!l.check_at("k", Class::WRITE, at(0)).is_allowed());
+    // Raise the limit: the burst scales with it (multiplier 2) at once.
+    l.set_override("k", Class::WRITE, 600).unwrap();
+    let d = l.check_at("k", Class::WRITE, at(0));
+    assert_eq!((d.is_allowed(), d.limit(), d.remaining()), (true, 600, 179));
+    assert_eq!(
+        l.limits_for("k", Class::WRITE).unwrap(),
+        [
+            Window::new(600, WindowLength::from_secs(60).unwrap()),
+            Window::new(200, WindowLength::from_secs(10).unwrap())
+        ]
+    );
+    // Lower it below what is spent: denied until the windows end; the
+    // counts are kept.
+    l.set_override_limits("k", Class::WRITE, &[30, 10]).unwrap();
+    let d = l.check_at("k", Class::WRITE, at(1));
+    assert_eq!(
+        (d.is_allowed(), d.limit(), d.remaining(), d.retry_after()),
+        (false, 30, 0, Some(9))
+    );
+    // Remove it: back to the class limits.
+    assert!(l.remove_override("k", Class::WRITE));
+    assert!(!l.remove_override("k", Class::WRITE));
+    let d = l.check_at("k", Class::WRITE, at(10));
+    assert_eq!((d.is_allowed(), d.limit(), d.remaining()), (true, 60, 19));
+}
+
+#[test]
+fn bad_overrides_are_errors() {
+    let l = limiter();
+    assert_eq!(
+        l.set_override("k", Class::WRITE, 0),
+        Err(OverrideError::ZeroLimit)
+    );
+    assert_eq!(
+        l.set_override_limits("k", Class::WRITE, &[5]),
+        Err(OverrideError::WindowCount {
+            expected: 2,
+            got: 1
+        })
+    );
+    assert_eq!(
+        l.set_override_limits("k", Class::WRITE, &[5, 0]),
+        Err(OverrideError::ZeroLimit)
+    );
+    // The capacity (2 beyond the policy's one) is of distinct (key, class).
+    l.set_override("a", Class::WRITE, 5).unwrap();
+    l.set_override("b", Class::WRITE, 5).unwrap();
+    l.set_override("a", Class::WRITE, 7).unwrap();
+    let err = l.set_override("c", Class::WRITE, 5).unwrap_err();
+    assert!(matches!(err, OverrideError::Full { .. }), "{err}");
+    assert!(err.to_string().contains("override"));
+}
+
+#[test]
+fn override_keys_match_string_keys_of_any_form() {
+    let l = limiter();
+    let owned = String::from("key_enterprise_42");
+    assert_eq!(l.check_at(&owned, Class::WRITE, at(0)).limit(), 600);
+    assert_eq!(l.check_at(owned.as_str(), Class::WRITE, at(0)).limit(), 600);
+}
