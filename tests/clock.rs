@@ -52,7 +52,7 @@ fn in_the_far_future() {
         let d = l.check_at("k", Class::WRITE, now);
         assert_eq!(d.outcome(), Outcome::Denied, "{now:?}");
         let retry = d.retry_after().unwrap();
-        assert!(retry >= 1 && retry <= 10, "{now:?}: {retry}");
+        assert!((1..=10).contains(&retry), "{now:?}: {retry}");
         assert!(d.reset() >= now.as_secs(), "{now:?}");
         // Headers render whatever the numbers.
         assert_eq!(d.headers().iter().count(), 4);
