@@ -125,3 +125,8 @@ pub use limiter::{Limiter, LimiterBuilder, OnFull, DEFAULT_CAPACITY, DEFAULT_OVE
 pub use policy::{ClassPolicy, Override, Policy, PolicyBuilder, MAX_CLASSES, MAX_WINDOWS};
 pub use table::MAX_CAPACITY;
 pub use window::Window;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
