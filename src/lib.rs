@@ -58,6 +58,15 @@
 //! A cost above some window's limit can never pass: its outcome is
 //! [`Outcome::CostTooLarge`], with no `retry_after`.
 //!
+//! ## The client side
+//!
+//! A [`Pacer`] tells an HTTP client how long to wait before its next call
+//! (SPEC §6), from the response's status, its headers read into a
+//! [`RateLimitInfo`], and the current time: `Retry-After` on a 429,
+//! pre-pacing until `X-RateLimit-Reset` when `X-RateLimit-Remaining` runs
+//! low, and a random jitter on top when workers share a key. It does no
+//! I/O either: the caller sleeps.
+//!
 //! ## Constraints
 //!
 //! - **Limits and costs**: up to `u32::MAX` (4,294,967,295) per window;
@@ -123,7 +132,7 @@ pub use error::{BuildError, OverrideError, PolicyError};
 pub use headers::{Field, Headers};
 pub use length::{LengthError, WindowLength};
 pub use limiter::{Limiter, LimiterBuilder, OnFull, DEFAULT_CAPACITY, DEFAULT_OVERRIDE_CAPACITY};
-pub use pacer::{RateLimitInfo, RetryAfter};
+pub use pacer::{Pace, PaceReason, Pacer, PacerBuilder, RateLimitInfo, RetryAfter};
 pub use policy::{ClassPolicy, Override, Policy, PolicyBuilder, MAX_CLASSES, MAX_WINDOWS};
 pub use table::MAX_CAPACITY;
 pub use window::Window;

@@ -17,7 +17,7 @@ use super::http_date;
 /// | missing, empty, only spaces | `None` |
 /// | `47`, ` 47 ` (spaces and tabs around it) | 47 |
 /// | `+47`, `-47`, `0x2f`, `4 7`, `1e3`, `.5`, non-ASCII or non-UTF-8 bytes | malformed: `None` |
-/// | more digits than a `u64` holds | `u64::MAX` (RFC 9111 §1.2.2 asks the same of `Age`); a pacer then bounds any wait by its `max_wait` |
+/// | more digits than a `u64` holds | `u64::MAX`, as RFC 9111 §1.2.2 asks of delta-seconds; a [`Pacer`](super::Pacer) then cuts any wait to its [`max_wait`](super::PacerBuilder::max_wait) |
 /// | a fraction, `1.5` | times (`Reset`, `Retry-After`) round up to 2, counts (`Limit`, `Remaining`) round down to 1: the direction that waits longer |
 /// | a list, `5, 7` (the form a repeated header takes once folded) | each element is read on its own, malformed and empty ones are skipped, and the most cautious one is kept: the least `Limit` and `Remaining`, the latest `Reset`, the longest `Retry-After` |
 ///
