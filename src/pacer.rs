@@ -7,71 +7,15 @@
 
 mod headers;
 mod http_date;
+mod jitter;
+mod pace;
 
 pub use headers::{RateLimitInfo, RetryAfter};
+pub use pace::{Pace, PaceReason};
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// How long to wait before the next call, and why: the answer of a
-/// [`Pacer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Pace {
-    base: Duration,
-    jitter: Duration,
-    reason: PaceReason,
-    capped: bool,
-}
-
-impl Pace {
-    /// The whole wait: [`base`](Self::base) plus [`jitter`](Self::jitter).
-    pub fn wait(&self) -> Duration {
-        self.base.saturating_add(self.jitter)
-    }
-
-    /// The wait the headers ask for, at most the pacer's
-    /// [`max_wait`](PacerBuilder::max_wait).
-    pub fn base(&self) -> Duration {
-        self.base
-    }
-
-    /// The random part added on top of [`base`](Self::base): zero unless
-    /// the pacer is for a [shared key](PacerBuilder::shared_key).
-    pub fn jitter(&self) -> Duration {
-        self.jitter
-    }
-
-    /// What set the wait.
-    pub fn reason(&self) -> PaceReason {
-        self.reason
-    }
-
-    /// Whether the headers asked for more than
-    /// [`max_wait`](PacerBuilder::max_wait), which [`base`](Self::base)
-    /// was cut down to.
-    pub fn is_capped(&self) -> bool {
-        self.capped
-    }
-}
-
-/// What set a [`Pace`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PaceReason {
-    /// Nothing to wait for: not a 429, and no `X-RateLimit-Remaining`
-    /// under the threshold together with an `X-RateLimit-Reset`.
-    Proceed,
-    /// Pre-pacing: `X-RateLimit-Remaining` is under the threshold, so wait
-    /// until `X-RateLimit-Reset`.
-    LowRemaining,
-    /// A 429 with a usable `Retry-After`, honoured as sent.
-    RetryAfter,
-    /// A 429 without a usable `Retry-After`: the pacer's
-    /// [`default_retry_after`](PacerBuilder::default_retry_after).
-    DefaultRetryAfter,
-}
+use jitter::Generator;
 
 /// Tells an HTTP client how long to wait before its next call.
 ///
@@ -79,13 +23,13 @@ pub enum PaceReason {
 ///
 /// 1. **429**: wait what `Retry-After` says, never less: its seconds, or
 ///    the time from `now` to its date (none once the date has passed). A
-///    repeated `Retry-After` waits for its longest element. Without a usable `Retry-After` (missing, or no
-///    element well-formed), wait
+///    repeated `Retry-After` waits for its longest element. Without a
+///    usable `Retry-After` (missing, or no element well-formed), wait
 ///    [`default_retry_after`](PacerBuilder::default_retry_after), 1 second
 ///    by default. `X-RateLimit-*` fields are not consulted.
 /// 2. **Any other status**: when `X-RateLimit-Remaining` is under the
-///    [`threshold`](PacerBuilder::threshold) (5 by default), wait until
-///    `X-RateLimit-Reset` (no wait if it has passed). A missing or
+///    [`threshold`](PacerBuilder::threshold) (5 by default), wait from
+///    `now` until `X-RateLimit-Reset` (no wait if it has passed). A missing or
 ///    malformed `Remaining` or `Reset` means no wait. `Retry-After` on
 ///    other statuses (a 503's, say) is not consulted.
 /// 3. **Otherwise** no wait.
@@ -138,7 +82,7 @@ pub struct Pacer {
     jitter: Duration,
     default_retry_after: Duration,
     max_wait: Duration,
-    state: AtomicU64,
+    generator: Generator,
 }
 
 impl Pacer {
@@ -172,7 +116,7 @@ impl Pacer {
     /// [`pace_with`](Self::pace_with), drawing the jitter from the pacer's
     /// own generator (only when there is jitter to add).
     pub fn pace(&self, status: u16, info: &RateLimitInfo, now: Duration) -> Pace {
-        self.pace_from(status, info, now, || self.next_random())
+        self.pace_from(status, info, now, || self.generator.next())
     }
 
     /// The whole wait of [`pace_with`](Self::pace_with).
@@ -213,25 +157,16 @@ impl Pacer {
             }
         };
         let jitter = if self.shared && reason != PaceReason::Proceed {
-            scale(random(), self.jitter)
+            jitter::scale(random(), self.jitter)
         } else {
             Duration::ZERO
         };
-        Pace {
-            base: wanted.min(self.max_wait),
+        Pace::new(
+            wanted.min(self.max_wait),
             jitter,
             reason,
-            capped: wanted > self.max_wait,
-        }
-    }
-
-    /// The next output of the splitmix64 generator.
-    fn next_random(&self) -> u64 {
-        // Relaxed: each call needs only its own value of the counter, which
-        // the read-modify-write guarantees; the generator publishes no
-        // other memory.
-        let previous = self.state.fetch_add(GOLDEN_GAMMA, Ordering::Relaxed);
-        mix(previous.wrapping_add(GOLDEN_GAMMA))
+            wanted > self.max_wait,
+        )
     }
 }
 
@@ -252,7 +187,7 @@ impl Clone for Pacer {
             jitter: self.jitter,
             default_retry_after: self.default_retry_after,
             max_wait: self.max_wait,
-            state: AtomicU64::new(self.next_random()),
+            generator: Generator::with_seed(self.generator.next()),
         }
     }
 }
@@ -334,42 +269,17 @@ impl PacerBuilder {
 
     /// The pacer.
     pub fn build(self) -> Pacer {
-        // std's RandomState is keyed from the operating system's
-        // randomness; finishing an empty hasher yields a random u64.
-        let seed = self
-            .seed
-            .unwrap_or_else(|| RandomState::new().build_hasher().finish());
         Pacer {
             threshold: self.threshold,
             shared: self.shared,
             jitter: self.jitter.min(Duration::from_nanos(u64::MAX)),
             default_retry_after: self.default_retry_after,
             max_wait: self.max_wait,
-            state: AtomicU64::new(seed),
+            generator: self
+                .seed
+                .map_or_else(Generator::random, Generator::with_seed),
         }
     }
-}
-
-/// splitmix64's increment: 2^64 divided by the golden ratio, made odd.
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// splitmix64's output function (Steele, Lea and Flood, 2014).
-fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Maps `random` evenly onto zero to `max` inclusive (`max` is at most
-/// `u64::MAX` nanoseconds): `random * (max + 1) / 2^64`, in nanoseconds.
-fn scale(random: u64, max: Duration) -> Duration {
-    let span = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-    let nanos = u128::from(random)
-        .checked_mul(u128::from(span).saturating_add(1))
-        .and_then(|product| product.checked_shr(64))
-        .and_then(|n| u64::try_from(n).ok())
-        .unwrap_or(0);
-    Duration::from_nanos(nanos)
 }
 
 #[cfg(test)]
@@ -388,37 +298,10 @@ mod tests {
     }
 
     #[test]
-    fn scale_covers_zero_to_max_inclusive() {
-        let max = Duration::from_millis(500);
-        assert_eq!(scale(0, max), Duration::ZERO);
-        assert_eq!(scale(u64::MAX, max), max);
-        assert_eq!(scale(1 << 63, max), max / 2);
-        assert_eq!(scale(u64::MAX, Duration::ZERO), Duration::ZERO);
-        assert_eq!(
-            scale(u64::MAX, Duration::MAX),
-            Duration::from_nanos(u64::MAX)
-        );
-    }
-
-    #[test]
-    fn splitmix64_reference_outputs() {
-        // The reference sequence for seed 1234567 (Vigna's splitmix64.c).
-        let pacer = Pacer::builder().seed(1_234_567).build();
-        let first = [
-            6_457_827_717_110_365_317,
-            3_203_168_211_198_807_973,
-            9_817_491_932_198_370_423,
-        ];
-        for expected in first {
-            assert_eq!(pacer.next_random(), expected);
-        }
-    }
-
-    #[test]
     fn clones_draw_their_own_sequence() {
         let a = Pacer::builder().seed(7).build();
         let b = a.clone();
-        let (x, y) = (a.next_random(), b.next_random());
+        let (x, y) = (a.generator.next(), b.generator.next());
         assert_ne!(x, y);
     }
 

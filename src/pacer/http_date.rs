@@ -15,9 +15,10 @@
 //! leap second) is accepted and counts as the next second. An RFC 850
 //! two-digit year `yy` is read as 19yy from 70 to 99 and as 20yy from 00 to
 //! 69 (the POSIX convention), since the parser does not know the current
-//! time; RFC 9110's rule ("the most recent year in the past with those
-//! digits, if the date would otherwise be more than 50 years ahead") gives
-//! the same year for every date that can still be in the near future.
+//! time. RFC 9110's rule (a date more than 50 years ahead means the most
+//! recent past year with those digits) agrees on every year up to 2069;
+//! read in 2026 it would put 70 to 76 in the 2070s, decades ahead, where a
+//! pacer would wait its `max_wait` instead of not at all.
 
 /// Parses one HTTP-date into unix seconds; `None` if it is not one.
 ///
