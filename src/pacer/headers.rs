@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::http_date;
+use crate::headers::{RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET};
 
 /// The rate-limit fields of one response, parsed leniently: every field is
 /// `None` when the header is missing or holds nothing usable.
@@ -77,13 +78,14 @@ impl RateLimitInfo {
     /// ```
     pub fn record(&mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> bool {
         let (name, value) = (name.as_ref(), value.as_ref());
-        if name.eq_ignore_ascii_case(b"x-ratelimit-limit") {
+        let is = |field: &str| name.eq_ignore_ascii_case(field.as_bytes());
+        if is(X_RATELIMIT_LIMIT) {
             self.limit = least(self.limit, counts(value));
-        } else if name.eq_ignore_ascii_case(b"x-ratelimit-remaining") {
+        } else if is(X_RATELIMIT_REMAINING) {
             self.remaining = least(self.remaining, counts(value));
-        } else if name.eq_ignore_ascii_case(b"x-ratelimit-reset") {
+        } else if is(X_RATELIMIT_RESET) {
             self.reset = self.reset.max(seconds(value));
-        } else if name.eq_ignore_ascii_case(b"retry-after") {
+        } else if is(RETRY_AFTER) {
             self.retry_after = match (self.retry_after, RetryAfter::parse(value)) {
                 (Some(a), Some(b)) => Some(a.merge(b)),
                 (a, b) => a.or(b),
