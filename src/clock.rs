@@ -64,6 +64,7 @@ impl<C: Clock + ?Sized> Clock for Box<C> {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[inline]
     fn now(&self) -> Duration {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -82,6 +83,7 @@ pub struct CoarseClock;
 
 impl Clock for CoarseClock {
     #[cfg(target_os = "linux")]
+    #[inline]
     fn now(&self) -> Duration {
         let ts = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
         match (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec)) {
@@ -148,6 +150,7 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
+    #[inline]
     fn now(&self) -> Duration {
         // Relaxed: as in `advance`.
         Duration::from_nanos(self.nanos.load(Ordering::Relaxed))

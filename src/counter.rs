@@ -30,7 +30,9 @@
 //! that retries while the window still has room (contention never turns
 //! into a denial); if some window has filled meanwhile, the reservations
 //! already made are released and the check is denied. A denied check thus
-//! leaves every count as it was.
+//! leaves every count as it was. Each window's index at `now` is computed
+//! once, and each loop starts from the value the first pass read: the
+//! compare-exchange validates it, so a stale value costs one more round.
 //!
 //! Between a reservation and its release another check may see the
 //! reserved cost. Such a check can be denied only while some window of the
@@ -54,6 +56,7 @@ use crate::window::Window;
 pub(crate) const NEUTRAL: u64 = 0;
 
 /// Packs a window index (kept modulo 2^32) and a count into one word.
+#[inline]
 pub(crate) const fn pack(index: u64, count: u32) -> u64 {
     // Truncation intended: the index is kept modulo 2^32.
     #[allow(clippy::cast_possible_truncation)]
@@ -62,6 +65,7 @@ pub(crate) const fn pack(index: u64, count: u32) -> u64 {
 }
 
 /// The count field of a word.
+#[inline]
 const fn count_of(word: u64) -> u32 {
     // Truncation intended: the low half is the count.
     #[allow(clippy::cast_possible_truncation)]
@@ -79,6 +83,7 @@ const fn count_of(word: u64) -> u32 {
 /// The all-zero word is neutral: it stands for an empty current window
 /// whatever the window's length. The key table resets reclaimed slots to
 /// it, so a slot can pass between classes with different windows.
+#[inline]
 pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
     if word == NEUTRAL {
         return (now_index, 0);
@@ -115,6 +120,7 @@ pub(crate) struct Observed {
 
 impl Observed {
     /// The empty windows a state that does not exist yet would have.
+    #[inline]
     pub(crate) fn fresh(windows: &[Window], now_secs: u64) -> Self {
         let mut o = Self {
             len: windows.len(),
@@ -128,11 +134,13 @@ impl Observed {
     }
 
     /// Whether `cost` more fits in window `i` under `limit`.
+    #[inline]
     fn fits(&self, i: usize, cost: u32, limit: u32) -> bool {
         u64::from(self.count[i]).saturating_add(u64::from(cost)) <= u64::from(limit)
     }
 
     /// Whether `cost` fits in every window under `limits`.
+    #[inline]
     pub(crate) fn fits_all(&self, cost: u32, limits: &[u32]) -> bool {
         (0..self.len).all(|i| self.fits(i, cost, limits[i]))
     }
@@ -148,21 +156,47 @@ pub(crate) enum Admission {
 }
 
 /// Reads the windows of one state at `now_secs` without changing them.
+#[inline]
 pub(crate) fn observe(words: &[AtomicU64], windows: &[Window], now_secs: u64) -> Observed {
-    let mut o = Observed::fresh(windows, now_secs);
-    for (i, (word, w)) in words.iter().zip(windows).enumerate() {
-        // Acquire: pairs with a reclaimer's Release reset (module docs).
-        let (index, count) = view(word.load(Ordering::Acquire), w.index_at(now_secs));
-        o.index[i] = index;
-        o.count[i] = count;
+    observe_words(words, windows, now_secs).0
+}
+
+/// [`observe`], also returning the words as read, so that [`admit`] can
+/// start its compare-exchanges from them instead of reading them again.
+///
+/// Each window's index at `now_secs` is computed once (a division) and
+/// kept in the returned `Observed` for windows that are current; a window
+/// missing from `words` reads as the neutral word (an empty current
+/// window), as [`Observed::fresh`] would have it.
+#[inline]
+fn observe_words(
+    words: &[AtomicU64],
+    windows: &[Window],
+    now_secs: u64,
+) -> (Observed, [u64; MAX_WINDOWS], [u64; MAX_WINDOWS]) {
+    let mut o = Observed {
+        len: windows.len(),
+        index: [0; MAX_WINDOWS],
+        count: [0; MAX_WINDOWS],
+    };
+    let mut raw = [NEUTRAL; MAX_WINDOWS];
+    let mut now_index = [0; MAX_WINDOWS];
+    for (i, w) in windows.iter().enumerate().take(MAX_WINDOWS) {
+        now_index[i] = w.index_at(now_secs);
+        if let Some(word) = words.get(i) {
+            // Acquire: pairs with a reclaimer's Release reset (module docs).
+            raw[i] = word.load(Ordering::Acquire);
+        }
+        (o.index[i], o.count[i]) = view(raw[i], now_index[i]);
     }
-    o
+    (o, raw, now_index)
 }
 
 /// Admits `cost` against every window of one state, or against none.
 ///
 /// `limits[i]` is the limit of `windows[i]` for this key; the caller has
 /// checked that `cost` is at least 1 and at most every limit.
+#[inline]
 pub(crate) fn admit(
     words: &[AtomicU64],
     windows: &[Window],
@@ -170,12 +204,12 @@ pub(crate) fn admit(
     now_secs: u64,
     cost: u32,
 ) -> Admission {
-    let mut seen = observe(words, windows, now_secs);
+    let (mut seen, raw, now_index) = observe_words(words, windows, now_secs);
     if !seen.fits_all(cost, limits) {
         return Admission::Denied(seen);
     }
     for i in 0..seen.len {
-        match reserve(&words[i], windows[i].index_at(now_secs), cost, limits[i]) {
+        match reserve_from(&words[i], raw[i], now_index[i], cost, limits[i]) {
             Ok((index, count)) => {
                 seen.index[i] = index;
                 seen.count[i] = count;
@@ -204,15 +238,36 @@ pub(crate) fn undo(words: &[AtomicU64], admitted: &Observed, cost: u32) {
 
 /// Adds `cost` to one window if it fits: `Ok((index, count_after))`, or
 /// `Err((index, count))` when it does not.
+#[cfg_attr(
+    any(not(test), loom),
+    allow(
+        dead_code,
+        reason = "admit starts from its own read; kept for tests and models"
+    )
+)]
 fn reserve(
     word: &AtomicU64,
     now_index: u64,
     cost: u32,
     limit: u32,
 ) -> Result<(u64, u32), (u64, u32)> {
+    // Relaxed: the compare-exchange in `reserve_from` validates whatever
+    // this read saw.
+    reserve_from(word, word.load(Ordering::Relaxed), now_index, cost, limit)
+}
+
+/// [`reserve`], starting from `current`, a value of `word` read earlier
+/// (by [`admit`]'s observing pass): the compare-exchange validates it, so
+/// a stale value costs one failed exchange, never a wrong count.
+#[inline]
+fn reserve_from(
+    word: &AtomicU64,
+    mut current: u64,
+    now_index: u64,
+    cost: u32,
+    limit: u32,
+) -> Result<(u64, u32), (u64, u32)> {
     let backoff = Backoff::new();
-    // Relaxed: the compare-exchange below validates whatever this read saw.
-    let mut current = word.load(Ordering::Relaxed);
     loop {
         let (index, count) = view(current, now_index);
         let after = match count.checked_add(cost) {
@@ -329,6 +384,19 @@ mod tests {
         ));
         let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn a_reservation_from_a_stale_read_retries() {
+        let w = AtomicU64::new(pack(5, 3));
+        // Started from an older value of the word: the exchange fails,
+        // picks up the current value and counts on top of it.
+        assert_eq!(reserve_from(&w, pack(5, 1), 5, 1, 4), Ok((5, 4)));
+        assert_eq!(reserve(&w, 5, 1, 4), Err((5, 4)));
+        assert_eq!(reserve_from(&w, NEUTRAL, 5, 1, 4), Err((5, 4)));
+        assert_eq!(w.load(Ordering::Relaxed), pack(5, 4));
+        // A stale read of an ended window opens the current one.
+        assert_eq!(reserve_from(&w, pack(4, 9), 6, 2, 4), Ok((6, 2)));
     }
 
     #[test]

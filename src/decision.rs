@@ -48,23 +48,27 @@ impl Decision {
     /// Whether the request was admitted (and counted, unless the limiter
     /// failed open: see [`Outcome::AllowedUntracked`]). For a peek: whether
     /// a check of cost 1 would be admitted now.
+    #[inline]
     pub fn is_allowed(&self) -> bool {
         matches!(self.outcome, Outcome::Allowed | Outcome::AllowedUntracked)
     }
 
     /// How the check ended, in more detail than [`is_allowed`](Self::is_allowed).
+    #[inline]
     pub fn outcome(&self) -> Outcome {
         self.outcome
     }
 
     /// The class's primary (longest-window) limit for this key:
     /// `X-RateLimit-Limit`. 0 for an unknown class.
+    #[inline]
     pub fn limit(&self) -> u32 {
         self.limit
     }
 
     /// The least room left over the class's windows after this check:
     /// `X-RateLimit-Remaining`.
+    #[inline]
     pub fn remaining(&self) -> u32 {
         self.remaining
     }
@@ -72,6 +76,7 @@ impl Decision {
     /// Unix seconds at which [`remaining`](Self::remaining) next grows: the
     /// end of the longest window among those with the least room left —
     /// `X-RateLimit-Reset`.
+    #[inline]
     pub fn reset(&self) -> u64 {
         self.reset
     }
@@ -79,6 +84,7 @@ impl Decision {
     /// Whole seconds until a request of the same cost would be admitted
     /// with no other traffic (at least 1): `Retry-After`. `Some` only for
     /// [`Outcome::Denied`] and [`Outcome::TableFull`].
+    #[inline]
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after
     }
@@ -113,6 +119,7 @@ impl Decision {
     ///
     /// `counts` are after the check when admitted, as found otherwise;
     /// `cost` is what was asked (1 for a peek).
+    #[inline]
     pub(crate) fn from_windows(
         outcome: Outcome,
         windows: &[Window],

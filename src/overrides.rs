@@ -85,6 +85,7 @@ impl Overrides {
 
     /// Copies the override limits for `hash` into `out` (first `n`),
     /// returning whether there was one.
+    #[inline]
     pub(crate) fn get(&self, hash: u64, out: &mut [u32]) -> bool {
         // Relaxed: a hint; a change racing with this check may or may not
         // apply to it, either way it applies to every later check.

@@ -172,6 +172,7 @@ impl Table {
     }
 
     /// The buckets and tag of a (key, class) with seeded hash `hash`.
+    #[inline]
     pub(crate) fn home(&self, hash: u64, class: u8) -> Home {
         let fingerprint = (hash >> (64 - FINGERPRINT_BITS)).max(1);
         // A second, independent-looking spread of the hash picks buckets.
@@ -192,6 +193,7 @@ impl Table {
     }
 
     /// Finds the slot of a tracked key, without locking.
+    #[inline]
     pub(crate) fn find(&self, home: &Home) -> Option<Slot> {
         for &b in &home.buckets {
             for (j, tag) in self.tags[b].0.iter().enumerate() {
@@ -209,6 +211,7 @@ impl Table {
         None
     }
 
+    #[inline]
     fn tag(&self, index: usize) -> &AtomicU64 {
         &self.tags[index / BUCKET_SLOTS].0[index % BUCKET_SLOTS]
     }
@@ -217,6 +220,7 @@ impl Table {
         clippy::arithmetic_side_effects,
         reason = "index < slots and (width + 1) * slots is the length of an allocation"
     )]
+    #[inline]
     fn stride(&self, index: usize) -> &[AtomicU64] {
         let stride = self.width + 1;
         let start = index * stride;
@@ -224,6 +228,7 @@ impl Table {
     }
 
     /// The floor (unix seconds) below which this slot never counts.
+    #[inline]
     pub(crate) fn floor(&self, slot: Slot) -> u64 {
         // Relaxed: the floor was published by the tag's Release, which
         // `find` acquired; a stale read only happens on a slot being
@@ -232,11 +237,13 @@ impl Table {
     }
 
     /// The window words of a slot.
+    #[inline]
     pub(crate) fn words(&self, slot: Slot) -> &[AtomicU64] {
         &self.stride(slot.index)[1..]
     }
 
     /// Whether the slot still belongs to the key it was found for.
+    #[inline]
     pub(crate) fn still_owns(&self, slot: Slot) -> bool {
         // Acquire: orders this read after the word operations before it;
         // with their Acquire it sees a reclaim whose reset they read.

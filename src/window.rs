@@ -31,6 +31,7 @@ impl Window {
     }
 
     /// The index of the window that contains `now_secs` (unix seconds).
+    #[inline]
     pub(crate) const fn index_at(&self, now_secs: u64) -> u64 {
         // A WindowLength is at least 1, so the division always succeeds.
         match now_secs.checked_div(self.length.as_secs()) {
@@ -40,6 +41,7 @@ impl Window {
     }
 
     /// Unix seconds at which window `index` ends, saturating at `u64::MAX`.
+    #[inline]
     pub(crate) const fn end_of(&self, index: u64) -> u64 {
         index
             .saturating_add(1)
