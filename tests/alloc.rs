@@ -1,0 +1,108 @@
+//! The hot path allocates nothing (SPEC §1, §7).
+//!
+//! A counting global allocator wraps the system one; every check on a key
+//! the limiter already tracks — admitted, denied, a weighted check, a peek,
+//! with the default clock or an explicit time — and a peek of a key it
+//! does not track must leave the allocator untouched. This is a
+//! correctness test, not a timing.
+//!
+//! The counter is process-wide, so this file holds a single test: no other
+//! test of the binary runs while it measures.
+
+use std::alloc::System;
+use std::time::Duration;
+
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use tollgate::{Class, Decision, Limiter, ManualClock, Outcome, Policy};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Runs `op` once to warm up (lazy initialisation is not the hot path),
+/// then again under the counter, and fails if the second run touched the
+/// allocator.
+fn assert_no_alloc(what: &str, mut op: impl FnMut() -> Decision) -> Decision {
+    std::hint::black_box(op());
+    let region = Region::new(GLOBAL);
+    let d = std::hint::black_box(op());
+    let change = region.change();
+    assert_eq!(
+        (
+            change.allocations,
+            change.deallocations,
+            change.reallocations
+        ),
+        (0, 0, 0),
+        "{what} touched the allocator: {change:?}"
+    );
+    d
+}
+
+#[test]
+fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
+    // The counter counts: a boxed value is seen.
+    let region = Region::new(GLOBAL);
+    drop(std::hint::black_box(Box::new(7u64)));
+    assert_eq!(region.change().allocations, 1);
+
+    let t = 1_746_489_600;
+    let clock = ManualClock::new(Duration::from_secs(t));
+    let limiter = Limiter::builder(Policy::default())
+        .clock(clock.clone())
+        .capacity(1_000)
+        .build()
+        .unwrap();
+    let coarse = Limiter::builder(Policy::default())
+        .capacity(1_000)
+        .build()
+        .unwrap();
+
+    // Track the keys first: inserting a key is not the hot path.
+    assert!(limiter.check("key_1", Class::READ).is_allowed());
+    assert!(limiter.check(&42u64, Class::WRITE).is_allowed());
+    assert!(coarse.check("key_1", Class::READ).is_allowed());
+
+    let d = assert_no_alloc("check (&str key)", || limiter.check("key_1", Class::READ));
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("check (u64 key)", || limiter.check(&42u64, Class::WRITE));
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("check_n", || limiter.check_n("key_1", Class::READ, 5));
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("check_at", || {
+        limiter.check_at("key_1", Class::READ, Duration::from_secs(t + 1))
+    });
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("peek (tracked)", || limiter.peek("key_1", Class::READ));
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("check with CoarseClock", || {
+        coarse.check("key_1", Class::READ)
+    });
+    assert_eq!(d.outcome(), Outcome::Allowed);
+    let d = assert_no_alloc("peek with CoarseClock", || {
+        coarse.peek("key_1", Class::READ)
+    });
+    assert_eq!(d.outcome(), Outcome::Allowed);
+
+    // A denied check: spend the write burst (20 per 10 s), then go on.
+    while limiter.check(&42u64, Class::WRITE).is_allowed() {}
+    let d = assert_no_alloc("denied check", || limiter.check(&42u64, Class::WRITE));
+    assert_eq!(d.outcome(), Outcome::Denied);
+    assert_eq!(d.retry_after(), Some(10));
+    let d = assert_no_alloc("denied check_n", || {
+        limiter.check_n(&42u64, Class::WRITE, 3)
+    });
+    assert_eq!(d.outcome(), Outcome::Denied);
+    let d = assert_no_alloc("cost above the limit", || {
+        limiter.check_n(&42u64, Class::WRITE, 61)
+    });
+    assert_eq!(d.outcome(), Outcome::CostTooLarge);
+
+    // A peek of a key the limiter does not track neither allocates nor
+    // starts tracking it.
+    let tracked = limiter.tracked();
+    let d = assert_no_alloc("peek (untracked)", || {
+        limiter.peek("never_seen", Class::READ)
+    });
+    assert_eq!((d.outcome(), d.remaining()), (Outcome::Allowed, 333));
+    assert_eq!(limiter.tracked(), tracked);
+}
