@@ -1,0 +1,230 @@
+//! One thread: tollgate's checks beside governor, pingora-limits and the
+//! bare atomic operations a check is built from.
+//!
+//! Every keyed row visits its keys in a precomputed pseudo-random order
+//! (see `tollgate_bench::visiting_order`), the same order for every crate.
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use crossbeam_utils::CachePadded;
+use governor::{Quota, RateLimiter};
+use tollgate::{Class, Clock, Limiter, SystemClock};
+use tollgate_bench::{
+    open_limiter, open_policy_one_window, spent_policy, str_keys, u64_keys, visiting_order, Cycle,
+    T0,
+};
+
+const SEED: u64 = 0xB0_0C4E;
+
+/// A tollgate limiter that tracks every key of `keys`, and the keys in
+/// visiting order.
+fn tracked<K: std::hash::Hash + Clone>(keys: &[K]) -> (Limiter, Vec<K>) {
+    let limiter = open_limiter(keys.len());
+    for k in keys {
+        assert!(
+            limiter.check(k, Class::READ).is_allowed(),
+            "setup: every key fits"
+        );
+    }
+    (limiter, visiting_order(keys, SEED))
+}
+
+/// After a row: the limiter was still admitting, so the row measured the
+/// admission path throughout.
+fn still_admitting<K: std::hash::Hash>(limiter: &Limiter, key: &K) {
+    assert!(
+        limiter.peek(key, Class::READ).is_allowed(),
+        "the row ran into its limit"
+    );
+}
+
+/// governor's quota for the admitted-path rows: as open as governor
+/// allows, so that its checks admit like tollgate's.
+fn open_quota() -> Quota {
+    Quota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX)
+}
+
+fn tollgate_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed");
+    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", 1_000_000)] {
+        let (limiter, order) = tracked(&u64_keys(n));
+        g.bench_function(format!("tollgate_check/u64_{label}"), |b| {
+            let mut keys = Cycle::new(&order);
+            b.iter(|| limiter.check(black_box(keys.next()), Class::READ));
+        });
+        if n <= 1_000 {
+            // An explicit time: the setup's, fixed for the whole row.
+            let now = SystemClock.now();
+            g.bench_function(format!("tollgate_check_at/u64_{label}"), |b| {
+                let mut keys = Cycle::new(&order);
+                b.iter(|| limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+            });
+        }
+        if n == 1_000 {
+            g.bench_function("tollgate_peek/u64_1k", |b| {
+                let mut keys = Cycle::new(&order);
+                b.iter(|| limiter.peek(black_box(keys.next()), Class::READ));
+            });
+        }
+        still_admitting(&limiter, &order[0]);
+    }
+
+    // One key of a one-window class: one compare-exchange per check.
+    let one = Limiter::builder(open_policy_one_window())
+        .capacity(1)
+        .seed(2)
+        .build()
+        .expect("a valid capacity");
+    let now = SystemClock.now();
+    assert!(one.check_at(&7u64, Class::READ, now).is_allowed());
+    g.bench_function("tollgate_check_at_one_window/u64_1", |b| {
+        b.iter(|| one.check_at(black_box(&7u64), Class::READ, black_box(now)));
+    });
+    assert!(one.peek_at(&7u64, Class::READ, now).is_allowed());
+
+    let strings = str_keys(1_000);
+    let (limiter, order) = tracked(&strings);
+    g.bench_function("tollgate_check/str_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| limiter.check(black_box(keys.next().as_str()), Class::READ));
+    });
+    still_admitting(&limiter, &order[0]);
+
+    // The deny path: a key that spent its daily window.
+    let spent = Limiter::builder(spent_policy())
+        .capacity(1_000)
+        .seed(1)
+        .build()
+        .expect("a valid capacity");
+    assert!(spent.check(&7u64, Class::READ).is_allowed());
+    assert!(!spent.check(&7u64, Class::READ).is_allowed());
+    g.bench_function("tollgate_check_denied/u64_1", |b| {
+        b.iter(|| spent.check(black_box(&7u64), Class::READ));
+    });
+    g.finish();
+}
+
+fn governor_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed");
+    for (label, n) in [("1k", 1_000), ("1M", 1_000_000)] {
+        let keys = u64_keys(n);
+        let limiter = RateLimiter::keyed(open_quota());
+        for k in &keys {
+            assert!(limiter.check_key(k).is_ok());
+        }
+        let order = visiting_order(&keys, SEED);
+        g.bench_function(format!("governor_keyed/u64_{label}"), |b| {
+            let mut keys = Cycle::new(&order);
+            b.iter(|| limiter.check_key(black_box(keys.next())));
+        });
+    }
+
+    let strings = str_keys(1_000);
+    let limiter = RateLimiter::keyed(open_quota());
+    for k in &strings {
+        assert!(limiter.check_key(k).is_ok());
+    }
+    let order = visiting_order(&strings, SEED);
+    g.bench_function("governor_keyed/string_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| limiter.check_key(black_box(keys.next())));
+    });
+
+    let direct = RateLimiter::direct(open_quota());
+    g.bench_function("governor_direct/1", |b| {
+        b.iter(|| direct.check());
+    });
+    g.finish();
+}
+
+fn pingora_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed");
+    let keys = u64_keys(1_000);
+    let rate = pingora_limits::rate::Rate::new(Duration::from_secs(1));
+    for k in &keys {
+        rate.observe(k, 1);
+    }
+    let order = visiting_order(&keys, SEED);
+    g.bench_function("pingora_rate/u64_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| rate.observe(black_box(keys.next()), 1));
+    });
+    g.finish();
+}
+
+/// The floor under any keyed check: the atomic operations alone, on one
+/// cache-padded word, with no clock, no hash and no lookup.
+fn baseline_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed");
+    let word = CachePadded::new(AtomicU64::new(0));
+    g.bench_function("baseline_fetch_add/1", |b| {
+        // Relaxed: a counter alone, as cheap as an atomic increment gets.
+        b.iter(|| word.fetch_add(1, Ordering::Relaxed));
+    });
+
+    // One compare-exchange on a word packing (window index << 32 | count):
+    // the single-window admission step, without its clock read.
+    let word = CachePadded::new(AtomicU64::new(0));
+    let window = (T0 + 1) / 60;
+    g.bench_function("baseline_packed_cas/1", |b| {
+        b.iter(|| {
+            let index = black_box(window) & 0xFFFF_FFFF;
+            // Relaxed: the compare-exchange validates it.
+            let seen = word.load(Ordering::Relaxed);
+            let next = if seen >> 32 == index {
+                seen.wrapping_add(1)
+            } else {
+                (index << 32) | 1
+            };
+            // Acquire on success, as tollgate's counter does.
+            word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed)
+        });
+    });
+
+    // Two compare-exchanges on two words: the floor of a two-window check.
+    let words = [
+        CachePadded::new(AtomicU64::new(0)),
+        CachePadded::new(AtomicU64::new(0)),
+    ];
+    let windows = [(T0 + 1) / 60, (T0 + 1) / 10];
+    g.bench_function("baseline_packed_cas_x2/1", |b| {
+        b.iter(|| {
+            for (word, &window) in words.iter().zip(&windows) {
+                let index = black_box(window) & 0xFFFF_FFFF;
+                // Relaxed: the compare-exchange validates it.
+                let seen = word.load(Ordering::Relaxed);
+                let next = if seen >> 32 == index {
+                    seen.wrapping_add(1)
+                } else {
+                    (index << 32) | 1
+                };
+                // Acquire on success, as tollgate's counter does.
+                let _ = black_box(word.compare_exchange(
+                    seen,
+                    next,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ));
+            }
+        });
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(60)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = tollgate_rows, governor_rows, pingora_rows, baseline_rows
+}
+criterion_main!(benches);

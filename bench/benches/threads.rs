@@ -1,0 +1,123 @@
+//! Threads: aggregate throughput of checks made by one and by two
+//! threads at once, on one hot key, on 1,000 keys both threads share, and
+//! on 1,000 keys of each thread's own.
+//!
+//! Each row's time is per iteration, where one iteration is one check on
+//! every thread; criterion's throughput figure (elements/s) is the
+//! aggregate checks per second.
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use governor::{Quota, RateLimiter};
+use tollgate::Class;
+use tollgate_bench::{open_limiter, run_threads, u64_keys, visiting_order, Cycle};
+
+/// Per-thread visiting orders of one key set: each thread walks the same
+/// keys in its own order, so the threads do not march in step.
+fn orders(keys: &[u64], threads: usize) -> Vec<Vec<u64>> {
+    (0..threads)
+        .map(|t| visiting_order(keys, 0x7EAD + t as u64))
+        .collect()
+}
+
+fn row<F>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, threads: usize, check: F)
+where
+    F: Fn(usize, u64) + Sync,
+{
+    g.throughput(Throughput::Elements(threads as u64));
+    g.bench_function(format!("{name}/{threads}t"), |b| {
+        b.iter_custom(|iters| run_threads(threads, iters, &check))
+    });
+}
+
+fn tollgate_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threads");
+    for (label, keys_per_thread, shared) in [
+        ("hot_1", 1, true),
+        ("shared_1k", 1_000, true),
+        ("distinct_1k", 1_000, false),
+    ] {
+        for threads in [1, 2] {
+            if label != "shared_1k" && threads == 1 {
+                continue;
+            }
+            let all = u64_keys(keys_per_thread * if shared { 1 } else { threads });
+            let limiter = open_limiter(all.len());
+            for k in &all {
+                assert!(limiter.check(k, Class::READ).is_allowed());
+            }
+            let orders: Vec<Vec<u64>> = if shared {
+                orders(&all, threads)
+            } else {
+                all.chunks(keys_per_thread)
+                    .enumerate()
+                    .map(|(t, c)| visiting_order(c, t as u64))
+                    .collect()
+            };
+            row(
+                &mut g,
+                &format!("tollgate_check/{label}"),
+                threads,
+                |t, iters| {
+                    let mut keys = Cycle::new(&orders[t]);
+                    for _ in 0..iters {
+                        black_box(limiter.check(black_box(keys.next()), Class::READ));
+                    }
+                },
+            );
+            assert!(
+                limiter.peek(&all[0], Class::READ).is_allowed(),
+                "the row ran into its limit"
+            );
+        }
+    }
+    g.finish();
+}
+
+fn governor_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threads");
+    let quota = Quota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX);
+    for (label, n) in [("hot_1", 1), ("shared_1k", 1_000)] {
+        for threads in [1, 2] {
+            if label != "shared_1k" && threads == 1 {
+                continue;
+            }
+            let keys = u64_keys(n);
+            let limiter = RateLimiter::keyed(quota);
+            for k in &keys {
+                assert!(limiter.check_key(k).is_ok());
+            }
+            let orders = orders(&keys, threads);
+            row(
+                &mut g,
+                &format!("governor_keyed/{label}"),
+                threads,
+                |t, iters| {
+                    let mut keys = Cycle::new(&orders[t]);
+                    for _ in 0..iters {
+                        let _ = black_box(limiter.check_key(black_box(keys.next())));
+                    }
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = tollgate_rows, governor_rows
+}
+criterion_main!(benches);

@@ -1,0 +1,183 @@
+//! Helpers shared by the side-by-side benchmarks in `benches/`: key sets,
+//! precomputed visiting orders, the benchmark policies and the
+//! multi-thread timing harness.
+//!
+//! Nothing here depends on a peer crate, so `cargo test` at the workspace
+//! root builds this library without building governor or criterion.
+
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use tollgate::{Limiter, Policy, WindowLength};
+
+/// A fixed time for the `check_at` rows: a minute boundary,
+/// 2025-05-06T00:00:00Z, in unix seconds.
+pub const T0: u64 = 1_746_489_600;
+
+/// The policy of the admitted-path rows: one class of two windows, like
+/// each class of the reference policy, with limits no benchmark run can
+/// spend (`u32::MAX` per minute and per 10 seconds), so that every check
+/// takes the admission path.
+///
+/// # Panics
+///
+/// Never for these constants.
+pub fn open_policy() -> Policy {
+    let minute = WindowLength::from_secs(60).expect("60 s is a valid window");
+    let ten = WindowLength::from_secs(10).expect("10 s is a valid window");
+    Policy::builder()
+        .class("read", &["GET"], u32::MAX, minute)
+        .burst_limit(u32::MAX, ten)
+        .build()
+        .expect("a valid policy")
+}
+
+/// [`open_policy`] with its primary window only: the one-window class
+/// whose admission is a single compare-exchange, the floor the
+/// `baseline_packed_cas` row measures.
+///
+/// # Panics
+///
+/// Never for these constants.
+pub fn open_policy_one_window() -> Policy {
+    let minute = WindowLength::from_secs(60).expect("60 s is a valid window");
+    Policy::builder()
+        .class("read", &["GET"], u32::MAX, minute)
+        .build()
+        .expect("a valid policy")
+}
+
+/// The policy of the deny-path row: one class of two windows, one check a
+/// day and one per 10 seconds. After one admitted check a key is denied
+/// by the daily window for the rest of the day.
+///
+/// # Panics
+///
+/// Never for these constants.
+pub fn spent_policy() -> Policy {
+    let day = WindowLength::from_secs(86_400).expect("1 d is a valid window");
+    let ten = WindowLength::from_secs(10).expect("10 s is a valid window");
+    Policy::builder()
+        .class("read", &["GET"], 1, day)
+        .burst_limit(1, ten)
+        .build()
+        .expect("a valid policy")
+}
+
+/// A limiter over [`open_policy`] sized for `keys` tracked states, with a
+/// fixed seed so that runs are comparable.
+///
+/// # Panics
+///
+/// If the limiter cannot be built (a capacity of 0).
+pub fn open_limiter(keys: usize) -> Limiter {
+    Limiter::builder(open_policy())
+        .capacity(keys)
+        .seed(0x7011_6a7e)
+        .build()
+        .expect("a valid capacity")
+}
+
+/// SplitMix64: a bijection on `u64` that scatters consecutive inputs.
+pub const fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A permutation of `0..n`, shuffled with a fixed `seed` (Fisher–Yates
+/// driven by SplitMix64), computed once before a benchmark so that no
+/// random number is drawn per iteration.
+pub fn permutation(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = seed;
+    for i in (1..n).rev() {
+        state = splitmix64(state);
+        let bound = u64::try_from(i + 1).unwrap_or(u64::MAX);
+        let j = usize::try_from(state % bound).unwrap_or(0);
+        order.swap(i, j);
+    }
+    order
+}
+
+/// `n` distinct `u64` keys.
+pub fn u64_keys(n: usize) -> Vec<u64> {
+    (0..n as u64).map(|i| splitmix64(i ^ 0x5EED)).collect()
+}
+
+/// `n` distinct API-key-like strings of 24 bytes (`key_` and 20 hex
+/// digits).
+pub fn str_keys(n: usize) -> Vec<String> {
+    (0..n as u64)
+        .map(|i| format!("key_{:020x}", splitmix64(i) >> 4))
+        .collect()
+}
+
+/// `keys` rearranged in the order of `permutation(keys.len(), seed)`.
+pub fn visiting_order<T: Clone>(keys: &[T], seed: u64) -> Vec<T> {
+    permutation(keys.len(), seed)
+        .into_iter()
+        .map(|i| keys[i].clone())
+        .collect()
+}
+
+/// An endless walk over a slice, one element per call.
+#[derive(Debug)]
+pub struct Cycle<'a, T> {
+    items: &'a [T],
+    at: usize,
+}
+
+impl<'a, T> Cycle<'a, T> {
+    /// A walk starting at the first element. `items` must not be empty.
+    pub fn new(items: &'a [T]) -> Self {
+        assert!(!items.is_empty(), "nothing to walk over");
+        Self { items, at: 0 }
+    }
+
+    /// The next element, wrapping around at the end.
+    #[inline(always)]
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> &'a T {
+        let item = &self.items[self.at];
+        self.at += 1;
+        if self.at == self.items.len() {
+            self.at = 0;
+        }
+        item
+    }
+}
+
+/// Runs `work(thread, iters)` on `threads` threads started together, and
+/// returns the longest time one of them took from the common start: the
+/// time `threads * iters` operations took in aggregate. Thread start-up is
+/// outside the measured time.
+///
+/// # Panics
+///
+/// If a worker panics.
+pub fn run_threads<F>(threads: usize, iters: u64, work: F) -> Duration
+where
+    F: Fn(usize, u64) + Sync,
+{
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (barrier, work) = (&barrier, &work);
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    work(t, iters);
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker panicked"))
+            .max()
+            .unwrap_or_default()
+    })
+}

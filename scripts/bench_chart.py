@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Turn criterion's output into the BENCHMARKS.md table and docs/bench.svg.
+
+Reads target/criterion/**/new/estimates.json (the median of each row, in
+nanoseconds per iteration) and target/criterion/memory.json (written by the
+`memory` bench), prints the Markdown tables and the targets of issue 4, and
+writes a horizontal bar chart as SVG. Python 3 standard library only.
+
+    cargo bench                     # every row, in one run
+    python3 scripts/bench_chart.py  # tables on stdout, docs/bench.svg
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+from xml.sax.saxutils import escape
+
+# (criterion id, label, kind, threads). kind: tollgate | peer | floor.
+KEYED = [
+    ("keyed/tollgate_check/u64_1", "tollgate check, 1 u64 key", "tollgate", 1),
+    ("keyed/tollgate_check/u64_1k", "tollgate check, 1,000 u64 keys", "tollgate", 1),
+    ("keyed/tollgate_check/u64_1M", "tollgate check, 1,000,000 u64 keys", "tollgate", 1),
+    ("keyed/tollgate_check/str_1k", "tollgate check, 1,000 &str keys", "tollgate", 1),
+    ("keyed/tollgate_check_at/u64_1", "tollgate check_at, 1 u64 key", "tollgate", 1),
+    ("keyed/tollgate_check_at/u64_1k", "tollgate check_at, 1,000 u64 keys", "tollgate", 1),
+    ("keyed/tollgate_check_at_one_window/u64_1", "tollgate check_at, 1 key, one-window class", "tollgate", 1),
+    ("keyed/tollgate_check_denied/u64_1", "tollgate check, denied (spent key)", "tollgate", 1),
+    ("keyed/tollgate_peek/u64_1k", "tollgate peek, 1,000 u64 keys", "tollgate", 1),
+    ("keyed/governor_keyed/u64_1k", "governor keyed, 1,000 u64 keys", "peer", 1),
+    ("keyed/governor_keyed/u64_1M", "governor keyed, 1,000,000 u64 keys", "peer", 1),
+    ("keyed/governor_keyed/string_1k", "governor keyed, 1,000 String keys", "peer", 1),
+    ("keyed/governor_direct/1", "governor direct (no key)", "peer", 1),
+    ("keyed/pingora_rate/u64_1k", "pingora-limits Rate::observe, 1,000 u64 keys", "peer", 1),
+    ("keyed/baseline_packed_cas/1", "floor: one packed compare-exchange", "floor", 1),
+    ("keyed/baseline_packed_cas_x2/1", "floor: two packed compare-exchanges", "floor", 1),
+    ("keyed/baseline_fetch_add/1", "floor: one fetch_add", "floor", 1),
+]
+THREADS = [
+    ("threads/tollgate_check/shared_1k/1t", "tollgate, 1 thread, 1,000 keys", "tollgate", 1),
+    ("threads/tollgate_check/shared_1k/2t", "tollgate, 2 threads, 1,000 shared keys", "tollgate", 2),
+    ("threads/tollgate_check/distinct_1k/2t", "tollgate, 2 threads, 1,000 keys each", "tollgate", 2),
+    ("threads/tollgate_check/hot_1/2t", "tollgate, 2 threads, 1 hot key", "tollgate", 2),
+    ("threads/governor_keyed/shared_1k/1t", "governor keyed, 1 thread, 1,000 keys", "peer", 1),
+    ("threads/governor_keyed/shared_1k/2t", "governor keyed, 2 threads, 1,000 shared keys", "peer", 2),
+    ("threads/governor_keyed/hot_1/2t", "governor keyed, 2 threads, 1 hot key", "peer", 2),
+]
+CLOCKS = [
+    ("clock/tollgate_coarse/now", "CoarseClock::now (default)"),
+    ("clock/tollgate_system/now", "SystemClock::now"),
+    ("clock/tollgate_manual/now", "ManualClock::now"),
+    ("clock/std_instant/now", "std::time::Instant::now"),
+    ("clock/quanta/now", "quanta::Clock::now (governor's clock)"),
+]
+
+COLORS = {"tollgate": "#2f6fb3", "peer": "#d9822b", "floor": "#8a8a8a"}
+
+
+def load(criterion_dir):
+    """Map each criterion full id to its median in ns per iteration."""
+    medians = {}
+    pattern = os.path.join(criterion_dir, "**", "new", "estimates.json")
+    for path in glob.glob(pattern, recursive=True):
+        new_dir = os.path.dirname(path)
+        bench_json = os.path.join(new_dir, "benchmark.json")
+        if os.path.exists(bench_json):
+            with open(bench_json) as f:
+                full_id = json.load(f)["full_id"]
+        else:
+            full_id = os.path.relpath(os.path.dirname(new_dir), criterion_dir)
+        with open(path) as f:
+            medians[full_id] = json.load(f)["median"]["point_estimate"]
+    return medians
+
+
+def per_check(medians, key, threads):
+    """Nanoseconds per check, aggregated over all threads."""
+    ns = medians.get(key)
+    return None if ns is None else ns / threads
+
+
+def fmt(x, digits=1):
+    return "—" if x is None else f"{x:,.{digits}f}"
+
+
+def tables(medians, memory):
+    out = []
+    out.append("### One thread\n")
+    out.append("| row | ns/check (median) | governor keyed 1,000 u64 ÷ row |")
+    out.append("|---|---:|---:|")
+    gov1k = medians.get("keyed/governor_keyed/u64_1k")
+    for key, label, _, threads in KEYED:
+        ns = per_check(medians, key, threads)
+        ratio = None if ns is None or gov1k is None else gov1k / ns
+        out.append(f"| {label} | {fmt(ns)} | {fmt(ratio, 2)} |")
+    out.append("\n### Two threads (aggregate)\n")
+    out.append("| row | ns/check, aggregate | M checks/s |")
+    out.append("|---|---:|---:|")
+    for key, label, _, threads in THREADS:
+        ns = per_check(medians, key, threads)
+        rate = None if ns is None else 1e3 / ns
+        out.append(f"| {label} | {fmt(ns)} | {fmt(rate, 1)} |")
+    out.append("\n### Clocks\n")
+    out.append("| clock | ns/read (median) |")
+    out.append("|---|---:|")
+    for key, label in CLOCKS:
+        out.append(f"| {label} | {fmt(medians.get(key))} |")
+    if memory:
+        out.append("\n### Memory (counting allocator, heap bytes held)\n")
+        out.append("| structure | keys | heap bytes | bytes/key |")
+        out.append("|---|---:|---:|---:|")
+        for row in memory:
+            out.append(f"| {row['name']} | {row['keys']:,} | {row['bytes']:,} | {row['bytes_per_key']:.1f} |")
+    return "\n".join(out)
+
+
+def targets(medians, memory):
+    m = lambda k, t=1: per_check(medians, k, t)  # noqa: E731
+    rows = []
+
+    def ratio(name, num, den, goal, at_least=True):
+        if num is None or den is None:
+            rows.append(f"| {name} | — | {goal} | not measured |")
+            return
+        r = num / den
+        ok = r >= float(goal.split()[-1].rstrip("x")) if at_least else r <= float(goal.split()[-1].rstrip("x"))
+        rows.append(f"| {name} | {r:.2f}x | {goal} | {'met' if ok else 'missed'} |")
+
+    ratio("1,000 u64 keys: governor keyed ÷ tollgate check", m("keyed/governor_keyed/u64_1k"), m("keyed/tollgate_check/u64_1k"), "≥ 3x")
+    ratio("1,000,000 u64 keys: governor keyed ÷ tollgate check", m("keyed/governor_keyed/u64_1M"), m("keyed/tollgate_check/u64_1M"), "≥ 4x")
+    ratio("1,000 string keys: governor (String) ÷ tollgate (&str)", m("keyed/governor_keyed/string_1k"), m("keyed/tollgate_check/str_1k"), "≥ 3x")
+    ratio("1 key: tollgate check_at ÷ one packed CAS", m("keyed/tollgate_check_at/u64_1"), m("keyed/baseline_packed_cas/1"), "≤ 2x", at_least=False)
+    ratio("2 threads, 1,000 shared keys: tollgate ÷ governor throughput", m("threads/governor_keyed/shared_1k/2t", 2), m("threads/tollgate_check/shared_1k/2t", 2), "≥ 3x")
+    ratio("tollgate 1,000 keys: 2 threads ÷ 1 thread throughput", m("threads/tollgate_check/shared_1k/1t"), m("threads/tollgate_check/shared_1k/2t", 2), "≥ 1x")
+    for row in memory or []:
+        if row["name"].startswith("tollgate (capacity 1000000)") and "&str" not in row["name"]:
+            ok = "met" if row["bytes_per_key"] <= 64 else "missed"
+            rows.append(f"| memory per tracked state, two-window class | {row['bytes_per_key']:.1f} B | ≤ 64 B | {ok} |")
+    head = ["| target | measured | goal | |", "|---|---:|---:|---|"]
+    return "\n".join(head + rows)
+
+
+def svg(medians, path):
+    rows = []
+    for key, label, kind, threads in KEYED + THREADS:
+        ns = per_check(medians, key, threads)
+        if ns is not None:
+            if key.startswith("threads/"):
+                label = label + " (aggregate)"
+            rows.append((label, ns, kind))
+    if not rows:
+        return False
+    bar_h, gap, left, right, top = 18, 6, 330, 90, 44
+    width = 900
+    plot_w = width - left - right
+    height = top + len(rows) * (bar_h + gap) + 40
+    top_ns = max(ns for _, ns, _ in rows)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
+        "Nanoseconds per check (criterion medians, lower is better)</text>",
+    ]
+    legend_x = left
+    for kind, text in (("tollgate", "tollgate"), ("peer", "peer crate"), ("floor", "bare atomic floor")):
+        parts.append(f'<rect x="{legend_x}" y="28" width="10" height="10" fill="{COLORS[kind]}"/>')
+        parts.append(f'<text x="{legend_x + 14}" y="37">{text}</text>')
+        legend_x += 130
+    for i, (label, ns, kind) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        w = max(1.0, plot_w * ns / top_ns)
+        parts.append(f'<text x="{left - 8}" y="{y + bar_h - 5}" text-anchor="end">{escape(label)}</text>')
+        parts.append(f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{COLORS[kind]}"/>')
+        parts.append(f'<text x="{left + w + 5:.1f}" y="{y + bar_h - 5}">{ns:,.1f} ns</text>')
+    parts.append(
+        f'<text x="{left}" y="{height - 12}" fill="#555">Two-thread rows: wall time per check over both threads. '
+        "Generated by scripts/bench_chart.py from target/criterion.</text>"
+    )
+    parts.append("</svg>")
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\n".join(parts) + "\n")
+    return True
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--criterion", default=os.path.join(root, "target", "criterion"))
+    ap.add_argument("--svg", default=os.path.join(root, "docs", "bench.svg"))
+    args = ap.parse_args()
+    medians = load(args.criterion)
+    if not medians:
+        sys.exit(f"no criterion estimates under {args.criterion}: run `cargo bench` first")
+    memory = None
+    mem_path = os.path.join(args.criterion, "memory.json")
+    if os.path.exists(mem_path):
+        with open(mem_path) as f:
+            memory = json.load(f)
+    print(tables(medians, memory))
+    print("\n### Targets\n")
+    print(targets(medians, memory))
+    if svg(medians, args.svg):
+        print(f"\nwrote {os.path.relpath(args.svg, root)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
