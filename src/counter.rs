@@ -204,11 +204,49 @@ pub(crate) fn admit(
     now_secs: u64,
     cost: u32,
 ) -> Admission {
-    let (mut seen, raw, now_index) = observe_words(words, windows, now_secs);
-    if !seen.fits_all(cost, limits) {
+    // One body per window count, so that each is straight-line code whose
+    // per-window values stay in registers.
+    match windows.len() {
+        0 => admit_n::<0>(words, windows, limits, now_secs, cost),
+        1 => admit_n::<1>(words, windows, limits, now_secs, cost),
+        2 => admit_n::<2>(words, windows, limits, now_secs, cost),
+        3 => admit_n::<3>(words, windows, limits, now_secs, cost),
+        _ => admit_n::<MAX_WINDOWS>(words, windows, limits, now_secs, cost),
+    }
+}
+
+/// [`admit`] for a class of exactly `N` windows.
+#[inline(always)]
+fn admit_n<const N: usize>(
+    words: &[AtomicU64],
+    windows: &[Window],
+    limits: &[u32],
+    now_secs: u64,
+    cost: u32,
+) -> Admission {
+    let windows = &windows[..N];
+    let limits = &limits[..N];
+    let mut seen = Observed {
+        len: N,
+        index: [0; MAX_WINDOWS],
+        count: [0; MAX_WINDOWS],
+    };
+    let mut raw = [NEUTRAL; MAX_WINDOWS];
+    let mut now_index = [0; MAX_WINDOWS];
+    let mut fits = true;
+    for i in 0..N {
+        now_index[i] = windows[i].index_at(now_secs);
+        if let Some(word) = words.get(i) {
+            // Acquire: pairs with a reclaimer's Release reset (module docs).
+            raw[i] = word.load(Ordering::Acquire);
+        }
+        (seen.index[i], seen.count[i]) = view(raw[i], now_index[i]);
+        fits &= seen.fits(i, cost, limits[i]);
+    }
+    if !fits {
         return Admission::Denied(seen);
     }
-    for i in 0..seen.len {
+    for i in 0..N {
         match reserve_from(&words[i], raw[i], now_index[i], cost, limits[i]) {
             Ok((index, count)) => {
                 seen.index[i] = index;
@@ -397,6 +435,31 @@ mod tests {
         assert_eq!(w.load(Ordering::Relaxed), pack(5, 4));
         // A stale read of an ended window opens the current one.
         assert_eq!(reserve_from(&w, pack(4, 9), 6, 2, 4), Ok((6, 2)));
+    }
+
+    #[test]
+    fn admission_with_every_window_count() {
+        let all = [(8, 3600), (6, 60), (4, 10), (2, 1)];
+        for n in 1..=MAX_WINDOWS {
+            let ws = windows(&all[..n]);
+            let limits: Vec<u32> = all[..n].iter().map(|&(l, _)| l).collect();
+            let w = words(n);
+            let binding = limits[n - 1];
+            for k in 1..=binding {
+                let Admission::Admitted(o) = admit(&w, &ws, &limits, 7_200, 1) else {
+                    panic!("{n} windows: denied at {k}")
+                };
+                assert_eq!(o.len, n);
+                assert!(o.count[..n].iter().all(|&c| c == k));
+            }
+            let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+            let Admission::Denied(o) = admit(&w, &ws, &limits, 7_200, 1) else {
+                panic!("{n} windows: over-admitted")
+            };
+            assert_eq!(o.count[n - 1], binding);
+            let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+            assert_eq!(before, after);
+        }
     }
 
     #[test]
