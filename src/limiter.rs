@@ -120,12 +120,25 @@ impl<C: Clock> LimiterBuilder<C> {
             self.override_capacity
                 .saturating_add(self.policy.overrides.len()),
         );
+        let class_limits = self
+            .policy
+            .classes
+            .iter()
+            .map(|cp| {
+                let mut limits = [0; MAX_WINDOWS];
+                for (l, w) in limits.iter_mut().zip(&cp.windows) {
+                    *l = w.limit();
+                }
+                limits
+            })
+            .collect();
         let limiter = Limiter {
             clock: self.clock,
             hasher,
             table,
             overrides,
             on_full: self.on_full,
+            class_limits,
             policy: self.policy,
         };
         for o in &limiter.policy.overrides {
@@ -153,6 +166,9 @@ pub struct Limiter<C = CoarseClock> {
     table: Table,
     overrides: Overrides,
     on_full: OnFull,
+    /// Per class, its windows' limits (longest first), zero-padded: the
+    /// limits of a key with no override, ready to copy.
+    class_limits: Box<[Limits]>,
     policy: Policy,
 }
 
@@ -204,7 +220,7 @@ impl<C: Clock> Limiter<C> {
             return Decision::unknown_class(now);
         };
         let hash = self.hash(key, class);
-        let limits = self.limits(cp, hash);
+        let limits = self.limits(class, cp, hash);
         let seen = self.observe(hash, class, &cp.windows, now);
         let outcome = if seen.fits_all(1, &limits) {
             Outcome::Allowed
@@ -232,7 +248,7 @@ impl<C: Clock> Limiter<C> {
         };
         let windows = &cp.windows[..];
         let hash = self.hash(key, class);
-        let limits = self.limits(cp, hash);
+        let limits = self.limits(class, cp, hash);
         let limits = &limits[..windows.len()];
         if limits.iter().any(|&l| l < cost) {
             let seen = self.observe(hash, class, windows, now);
@@ -347,7 +363,7 @@ impl<C: Clock> Limiter<C> {
     /// longest window first; `None` for an unknown class.
     pub fn limits_for<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<Vec<Window>> {
         let cp = self.policy.classes.get(class.index())?;
-        let limits = self.limits(cp, self.hash(key, class));
+        let limits = self.limits(class, cp, self.hash(key, class));
         Some(
             cp.windows
                 .iter()
@@ -361,7 +377,7 @@ impl<C: Clock> Limiter<C> {
     /// the key's own limits; `None` for an unknown class. No allocation.
     pub fn policy_field<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<PolicyField> {
         let cp = self.policy.classes.get(class.index())?;
-        let limits = self.limits(cp, self.hash(key, class));
+        let limits = self.limits(class, cp, self.hash(key, class));
         let mut windows = [Window::new(0, cp.primary().length()); MAX_WINDOWS];
         for ((slot, w), l) in windows.iter_mut().zip(&cp.windows).zip(limits) {
             *slot = Window::new(l, w.length());
@@ -408,15 +424,20 @@ impl<C: Clock> Limiter<C> {
             .map_or(&[], |c| &c.windows[..])
     }
 
-    fn limits(&self, cp: &ClassPolicy, hash: u64) -> Limits {
-        let mut limits = [0; MAX_WINDOWS];
+    #[inline]
+    fn limits(&self, class: Class, cp: &ClassPolicy, hash: u64) -> Limits {
+        let base = self
+            .class_limits
+            .get(class.index())
+            .copied()
+            .unwrap_or([0; MAX_WINDOWS]);
+        let mut limits = base;
         let n = cp.windows.len();
-        if !self.overrides.get(hash, &mut limits[..n]) {
-            for (l, w) in limits.iter_mut().zip(&cp.windows) {
-                *l = w.limit();
-            }
+        if self.overrides.get(hash, &mut limits[..n]) {
+            limits
+        } else {
+            base
         }
-        limits
     }
 
     /// The key's windows at `now`, or empty windows if it is not tracked.

@@ -193,7 +193,7 @@ impl Table {
     }
 
     /// Finds the slot of a tracked key, without locking.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, home: &Home) -> Option<Slot> {
         for &b in &home.buckets {
             for (j, tag) in self.tags[b].0.iter().enumerate() {
