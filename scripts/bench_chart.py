@@ -8,6 +8,13 @@ writes a horizontal bar chart as SVG. Python 3 standard library only.
 
     cargo bench                     # every row, in one run
     python3 scripts/bench_chart.py  # tables on stdout, docs/bench.svg
+
+On a shared machine, run the whole suite several times into named
+baselines and keep, for each row, the lowest median (the run that other
+work disturbed least):
+
+    for r in 1 2 3; do cargo bench -p tollgate-bench -- --save-baseline run$r; done
+    python3 scripts/bench_chart.py --baselines run1,run2,run3
 """
 
 import argparse
@@ -57,20 +64,23 @@ CLOCKS = [
 COLORS = {"tollgate": "#2f6fb3", "peer": "#d9822b", "floor": "#8a8a8a"}
 
 
-def load(criterion_dir):
-    """Map each criterion full id to its median in ns per iteration."""
+def load(criterion_dir, baselines=("new",)):
+    """Map each criterion full id to its median in ns per iteration: the
+    lowest median among `baselines` (criterion's saved runs)."""
     medians = {}
-    pattern = os.path.join(criterion_dir, "**", "new", "estimates.json")
-    for path in glob.glob(pattern, recursive=True):
-        new_dir = os.path.dirname(path)
-        bench_json = os.path.join(new_dir, "benchmark.json")
-        if os.path.exists(bench_json):
-            with open(bench_json) as f:
-                full_id = json.load(f)["full_id"]
-        else:
-            full_id = os.path.relpath(os.path.dirname(new_dir), criterion_dir)
-        with open(path) as f:
-            medians[full_id] = json.load(f)["median"]["point_estimate"]
+    for baseline in baselines:
+        pattern = os.path.join(criterion_dir, "**", baseline, "estimates.json")
+        for path in glob.glob(pattern, recursive=True):
+            run_dir = os.path.dirname(path)
+            bench_json = os.path.join(run_dir, "benchmark.json")
+            if os.path.exists(bench_json):
+                with open(bench_json) as f:
+                    full_id = json.load(f)["full_id"]
+            else:
+                full_id = os.path.relpath(os.path.dirname(run_dir), criterion_dir)
+            with open(path) as f:
+                median = json.load(f)["median"]["point_estimate"]
+            medians[full_id] = min(median, medians.get(full_id, median))
     return medians
 
 
@@ -190,8 +200,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--criterion", default=os.path.join(root, "target", "criterion"))
     ap.add_argument("--svg", default=os.path.join(root, "docs", "bench.svg"))
+    ap.add_argument("--baselines", default="new", help="comma-separated criterion baselines; the lowest median of each row is kept")
     args = ap.parse_args()
-    medians = load(args.criterion)
+    medians = load(args.criterion, args.baselines.split(","))
     if not medians:
         sys.exit(f"no criterion estimates under {args.criterion}: run `cargo bench` first")
     memory = None

@@ -1,0 +1,195 @@
+//! Instruction counts: one row of the keyed benchmarks, repeated a fixed
+//! number of times, for `valgrind --tool=callgrind` (see
+//! `scripts/instructions.sh`). Instructions do not depend on what else the
+//! machine is doing, so they compare crates on a shared machine where
+//! nanoseconds cannot. They do not count cache misses or the latency of
+//! atomic operations: read them beside the timings, not instead.
+//!
+//! `instructions ROW ITERATIONS` runs ROW's setup, then ITERATIONS checks.
+//! Run by `cargo bench` (which passes `--bench`), it lists the rows and
+//! returns at once. Timed rows use `check_at` or `SystemClock` for
+//! tollgate: the default `CoarseClock` reads the vDSO through rustix,
+//! which crashes under valgrind.
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+use governor::{Quota, RateLimiter};
+use tollgate::{Class, Clock, Limiter, SystemClock};
+use tollgate_bench::{open_policy, spent_policy, str_keys, u64_keys, visiting_order, Cycle, T0};
+
+const ROWS: &[&str] = &[
+    "tollgate_check_at_u64_1",
+    "tollgate_check_at_u64_1k",
+    "tollgate_check_at_str_1k",
+    "tollgate_check_system_clock_u64_1k",
+    "tollgate_check_at_denied_u64_1",
+    "tollgate_peek_at_u64_1k",
+    "governor_keyed_u64_1k",
+    "governor_keyed_string_1k",
+    "governor_direct_1",
+    "pingora_rate_u64_1k",
+    "baseline_packed_cas_1",
+    "baseline_fetch_add_1",
+];
+
+fn tollgate_u64(n: usize) -> (Limiter<SystemClock>, Vec<u64>, Duration) {
+    let limiter = Limiter::builder(open_policy())
+        .clock(SystemClock)
+        .capacity(n)
+        .seed(0x7011_6a7e)
+        .build()
+        .expect("a valid capacity");
+    let now = SystemClock.now();
+    let keys = u64_keys(n);
+    for k in &keys {
+        assert!(limiter.check_at(k, Class::READ, now).is_allowed());
+    }
+    (limiter, visiting_order(&keys, 0xB0_0C4E), now)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(row), Some(iters)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<u64>().ok()),
+    ) else {
+        println!("instructions: run under callgrind with ROW ITERATIONS (scripts/instructions.sh); rows: {ROWS:?}");
+        return;
+    };
+    let quota = Quota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX);
+    match row.as_str() {
+        "tollgate_check_at_u64_1" | "tollgate_check_at_u64_1k" => {
+            let n = if row.ends_with("_1k") { 1_000 } else { 1 };
+            let (limiter, order, now) = tollgate_u64(n);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+            }
+        }
+        "tollgate_check_system_clock_u64_1k" => {
+            let (limiter, order, _) = tollgate_u64(1_000);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(limiter.check(black_box(keys.next()), Class::READ));
+            }
+        }
+        "tollgate_peek_at_u64_1k" => {
+            let (limiter, order, now) = tollgate_u64(1_000);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(limiter.peek_at(black_box(keys.next()), Class::READ, black_box(now)));
+            }
+        }
+        "tollgate_check_at_str_1k" => {
+            let limiter = Limiter::builder(open_policy())
+                .capacity(1_000)
+                .seed(1)
+                .build()
+                .expect("a valid capacity");
+            let now = Duration::from_secs(T0);
+            let strings = str_keys(1_000);
+            for k in &strings {
+                assert!(limiter.check_at(k.as_str(), Class::READ, now).is_allowed());
+            }
+            let order = visiting_order(&strings, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(limiter.check_at(
+                    black_box(keys.next().as_str()),
+                    Class::READ,
+                    black_box(now),
+                ));
+            }
+        }
+        "tollgate_check_at_denied_u64_1" => {
+            let limiter = Limiter::builder(spent_policy())
+                .capacity(1_000)
+                .seed(1)
+                .build()
+                .expect("a valid capacity");
+            let now = Duration::from_secs(T0);
+            assert!(limiter.check_at(&7u64, Class::READ, now).is_allowed());
+            for _ in 0..iters {
+                black_box(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
+            }
+        }
+        "governor_keyed_u64_1k" => {
+            let limiter = RateLimiter::keyed(quota);
+            let keys = u64_keys(1_000);
+            for k in &keys {
+                assert!(limiter.check_key(k).is_ok());
+            }
+            let order = visiting_order(&keys, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                let _ = black_box(limiter.check_key(black_box(keys.next())));
+            }
+        }
+        "governor_keyed_string_1k" => {
+            let limiter = RateLimiter::keyed(quota);
+            let strings = str_keys(1_000);
+            for k in &strings {
+                assert!(limiter.check_key(k).is_ok());
+            }
+            let order = visiting_order(&strings, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                let _ = black_box(limiter.check_key(black_box(keys.next())));
+            }
+        }
+        "governor_direct_1" => {
+            let limiter = RateLimiter::direct(quota);
+            for _ in 0..iters {
+                let _ = black_box(limiter.check());
+            }
+        }
+        "pingora_rate_u64_1k" => {
+            let rate = pingora_limits::rate::Rate::new(Duration::from_secs(1));
+            let keys = u64_keys(1_000);
+            for k in &keys {
+                rate.observe(k, 1);
+            }
+            let order = visiting_order(&keys, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(rate.observe(black_box(keys.next()), 1));
+            }
+        }
+        "baseline_packed_cas_1" => {
+            let word = CachePadded::new(AtomicU64::new(0));
+            let window = (T0 + 1) / 60;
+            for _ in 0..iters {
+                let index = black_box(window) & 0xFFFF_FFFF;
+                // Relaxed: the compare-exchange validates it.
+                let seen = word.load(Ordering::Relaxed);
+                let next = if seen >> 32 == index {
+                    seen.wrapping_add(1)
+                } else {
+                    (index << 32) | 1
+                };
+                // Acquire on success, as tollgate's counter does.
+                let _ = black_box(word.compare_exchange(
+                    seen,
+                    next,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ));
+            }
+        }
+        "baseline_fetch_add_1" => {
+            let word = CachePadded::new(AtomicU64::new(0));
+            for _ in 0..iters {
+                // Relaxed: a counter alone.
+                black_box(word.fetch_add(1, Ordering::Relaxed));
+            }
+        }
+        other => {
+            eprintln!("unknown row {other}; rows: {ROWS:?}");
+            std::process::exit(2);
+        }
+    }
+}
