@@ -68,6 +68,7 @@ def load(criterion_dir, baselines=("new",)):
     """Map each criterion full id to its median in ns per iteration: the
     lowest median among `baselines` (criterion's saved runs)."""
     medians = {}
+    SPREAD.clear()
     for baseline in baselines:
         pattern = os.path.join(criterion_dir, "**", baseline, "estimates.json")
         for path in glob.glob(pattern, recursive=True):
@@ -81,7 +82,20 @@ def load(criterion_dir, baselines=("new",)):
             with open(path) as f:
                 median = json.load(f)["median"]["point_estimate"]
             medians[full_id] = min(median, medians.get(full_id, median))
+            SPREAD.setdefault(full_id, []).append(median)
     return medians
+
+
+# Every run's median of each row, when several baselines are read.
+SPREAD = {}
+
+
+def spread(key, threads):
+    """'low–high' over the runs read, in ns per check, or '' for one run."""
+    values = SPREAD.get(key, [])
+    if len(values) < 2:
+        return ""
+    return f"{min(values) / threads:,.0f}–{max(values) / threads:,.0f}"
 
 
 def per_check(medians, key, threads):
@@ -97,25 +111,25 @@ def fmt(x, digits=1):
 def tables(medians, memory):
     out = []
     out.append("### One thread\n")
-    out.append("| row | ns/check (median) | governor keyed 1,000 u64 ÷ row |")
-    out.append("|---|---:|---:|")
+    out.append("| row | ns/check (median) | range over runs | governor keyed 1,000 u64 ÷ row |")
+    out.append("|---|---:|---:|---:|")
     gov1k = medians.get("keyed/governor_keyed/u64_1k")
     for key, label, _, threads in KEYED:
         ns = per_check(medians, key, threads)
         ratio = None if ns is None or gov1k is None else gov1k / ns
-        out.append(f"| {label} | {fmt(ns)} | {fmt(ratio, 2)} |")
+        out.append(f"| {label} | {fmt(ns)} | {spread(key, threads)} | {fmt(ratio, 2)} |")
     out.append("\n### Two threads (aggregate)\n")
-    out.append("| row | ns/check, aggregate | M checks/s |")
-    out.append("|---|---:|---:|")
+    out.append("| row | ns/check, aggregate | range over runs | M checks/s |")
+    out.append("|---|---:|---:|---:|")
     for key, label, _, threads in THREADS:
         ns = per_check(medians, key, threads)
         rate = None if ns is None else 1e3 / ns
-        out.append(f"| {label} | {fmt(ns)} | {fmt(rate, 1)} |")
+        out.append(f"| {label} | {fmt(ns)} | {spread(key, threads)} | {fmt(rate, 1)} |")
     out.append("\n### Clocks\n")
-    out.append("| clock | ns/read (median) |")
-    out.append("|---|---:|")
+    out.append("| clock | ns/read (median) | range over runs |")
+    out.append("|---|---:|---:|")
     for key, label in CLOCKS:
-        out.append(f"| {label} | {fmt(medians.get(key))} |")
+        out.append(f"| {label} | {fmt(medians.get(key))} | {spread(key, 1)} |")
     if memory:
         out.append("\n### Memory (counting allocator, heap bytes held)\n")
         out.append("| structure | keys | heap bytes | bytes/key |")
@@ -151,7 +165,7 @@ def targets(medians, memory):
     return "\n".join(head + rows)
 
 
-def svg(medians, path):
+def svg(medians, path, runs):
     rows = []
     for key, label, kind, threads in KEYED + THREADS:
         ns = per_check(medians, key, threads)
@@ -164,7 +178,7 @@ def svg(medians, path):
     bar_h, gap, left, right, top = 18, 6, 330, 90, 44
     width = 900
     plot_w = width - left - right
-    height = top + len(rows) * (bar_h + gap) + 40
+    height = top + len(rows) * (bar_h + gap) + 54
     top_ns = max(ns for _, ns, _ in rows)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -172,6 +186,7 @@ def svg(medians, path):
         f'<rect width="{width}" height="{height}" fill="white"/>',
         f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">'
         "Nanoseconds per check (criterion medians, lower is better)</text>",
+        f'<text x="{width / 2}" y="{height - 26}" text-anchor="middle" fill="#555">{escape(runs)}</text>',
     ]
     legend_x = left
     for kind, text in (("tollgate", "tollgate"), ("peer", "peer crate"), ("floor", "bare atomic floor")):
@@ -213,7 +228,9 @@ def main():
     print(tables(medians, memory))
     print("\n### Targets\n")
     print(targets(medians, memory))
-    if svg(medians, args.svg):
+    baselines = args.baselines.split(",")
+    runs = "one run" if len(baselines) == 1 else f"each row: the lowest median of {len(baselines)} complete runs"
+    if svg(medians, args.svg, runs):
         print(f"\nwrote {os.path.relpath(args.svg, root)}", file=sys.stderr)
 
 
