@@ -1,0 +1,79 @@
+//! The response future: the inner service's, with the rate-limit fields
+//! added to its response, or the layer's own answer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Response;
+use pin_project_lite::pin_project;
+
+use crate::body::ResponseBody;
+use crate::response::RateFields;
+
+pin_project! {
+    /// The future of [`RateLimit`](crate::RateLimit)'s responses. It does
+    /// not allocate: the inner future is held inline.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<F> {
+        Inner { #[pin] future: F, fields: Option<RateFields> },
+        Ready { response: Option<Response<Bytes>> },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    /// The inner service's response, with `fields` added (if any).
+    pub(crate) fn inner(future: F, fields: Option<RateFields>) -> Self {
+        Self {
+            kind: Kind::Inner { future, fields },
+        }
+    }
+
+    /// The layer's own response; the inner service is not called.
+    pub(crate) fn ready(response: Response<Bytes>) -> Self {
+        Self {
+            kind: Kind::Ready {
+                response: Some(response),
+            },
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Inner { future, fields } => {
+                let mut response = match future.poll(cx) {
+                    Poll::Ready(Ok(response)) => response,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                if let Some(fields) = fields.take() {
+                    fields.apply(response.headers_mut());
+                }
+                Poll::Ready(Ok(response.map(ResponseBody::inner)))
+            }
+            KindProj::Ready { response } => {
+                // Polled again after completion: an empty response rather
+                // than a panic.
+                let response = response.take().unwrap_or_default();
+                Poll::Ready(Ok(response.map(ResponseBody::full)))
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The layer and its settings.
+
+use std::sync::Arc;
+
+use http::HeaderValue;
+use tollgate::{Class, Clock, CoarseClock, Limiter};
+use tower_layer::Layer;
+
+use crate::key::{ApiKey, KeyExtractor};
+use crate::service::RateLimit;
+
+/// What the layer does with a request that carries no key at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MissingKey {
+    /// Answer 401 with a JSON error (`code` `missing_api_key`) and
+    /// `WWW-Authenticate: Bearer`; the inner service is not called.
+    #[default]
+    Reject,
+    /// Count the request against the client's IP address (a
+    /// [`PeerKey`](crate::PeerKey)), taken from axum's
+    /// `ConnectInfo<SocketAddr>` (with the `axum` feature) or a
+    /// `SocketAddr` in the request's extensions. A request with neither is
+    /// rejected as with [`Reject`](Self::Reject).
+    PeerIp,
+}
+
+/// What the layer does with a request whose method is in none of the
+/// policy's classes (`CONNECT`, `TRACE`, extension methods, or a method
+/// the policy leaves out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnknownMethod {
+    /// Answer 405 with a JSON error (`code` `method_not_allowed`) and an
+    /// `Allow` field listing the policy's methods; the inner service is not
+    /// called. The default: a method the policy does not rate is one the
+    /// API does not serve, and passing it through unlimited would open a
+    /// way around every limit.
+    #[default]
+    Reject,
+    /// Pass the request to the inner service unchecked and uncounted; its
+    /// response gets no rate-limit fields.
+    Unlimited,
+    /// Count the request in this class of the limiter's policy.
+    Class(Class),
+}
+
+/// The settings every clone of the service shares.
+#[derive(Debug)]
+pub(crate) struct Config<C, K> {
+    pub(crate) limiter: Arc<Limiter<C>>,
+    pub(crate) keys: K,
+    pub(crate) missing_key: MissingKey,
+    pub(crate) unknown_method: UnknownMethod,
+    pub(crate) ietf: bool,
+    /// The `Allow` field of a 405: the policy's methods, in policy order.
+    pub(crate) allow: HeaderValue,
+}
+
+/// A [`Layer`] that rate-limits `http` requests with a tollgate
+/// [`Limiter`]: see the crate docs for what it answers.
+///
+/// Cloning is cheap (one reference count); every clone and every service
+/// it makes share one limiter.
+#[derive(Debug)]
+pub struct RateLimitLayer<C = CoarseClock, K = ApiKey> {
+    config: Arc<Config<C, K>>,
+}
+
+impl<C, K> Clone for RateLimitLayer<C, K> {
+    fn clone(&self) -> Self {
+        Self {
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<C: Clock> RateLimitLayer<C, ApiKey> {
+    /// A layer with every default: [`ApiKey`] keys,
+    /// [`MissingKey::Reject`], [`UnknownMethod::Reject`], no IETF fields.
+    pub fn new(limiter: impl Into<Arc<Limiter<C>>>) -> Self {
+        Self::builder(limiter).build()
+    }
+
+    /// Starts configuring a layer around `limiter`.
+    pub fn builder(limiter: impl Into<Arc<Limiter<C>>>) -> RateLimitLayerBuilder<C, ApiKey> {
+        RateLimitLayerBuilder {
+            limiter: limiter.into(),
+            keys: ApiKey::new(),
+            missing_key: MissingKey::default(),
+            unknown_method: UnknownMethod::default(),
+            ietf: false,
+        }
+    }
+}
+
+impl<C, K> RateLimitLayer<C, K> {
+    /// The limiter the layer checks requests with.
+    pub fn limiter(&self) -> &Arc<Limiter<C>> {
+        &self.config.limiter
+    }
+}
+
+impl<S, C, K> Layer<S> for RateLimitLayer<C, K> {
+    type Service = RateLimit<S, C, K>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit::new(inner, Arc::clone(&self.config))
+    }
+}
+
+/// Configures a [`RateLimitLayer`]; from [`RateLimitLayer::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until .build()"]
+pub struct RateLimitLayerBuilder<C, K> {
+    limiter: Arc<Limiter<C>>,
+    keys: K,
+    missing_key: MissingKey,
+    unknown_method: UnknownMethod,
+    ietf: bool,
+}
+
+impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
+    /// Where keys come from (default [`ApiKey`]).
+    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<C, K2> {
+        RateLimitLayerBuilder {
+            limiter: self.limiter,
+            keys,
+            missing_key: self.missing_key,
+            unknown_method: self.unknown_method,
+            ietf: self.ietf,
+        }
+    }
+
+    /// What to do with a request without a key (default
+    /// [`MissingKey::Reject`]).
+    pub fn missing_key(mut self, missing_key: MissingKey) -> Self {
+        self.missing_key = missing_key;
+        self
+    }
+
+    /// What to do with a method outside the policy (default
+    /// [`UnknownMethod::Reject`]).
+    pub fn unknown_method(mut self, unknown_method: UnknownMethod) -> Self {
+        self.unknown_method = unknown_method;
+        self
+    }
+
+    /// Whether to add the IETF draft `RateLimit` and `RateLimit-Policy`
+    /// fields beside the `X-RateLimit-*` ones (default `false`).
+    pub fn ietf_headers(mut self, on: bool) -> Self {
+        self.ietf = on;
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> RateLimitLayer<C, K> {
+        let allow = allow_field(&self.limiter);
+        RateLimitLayer {
+            config: Arc::new(Config {
+                limiter: self.limiter,
+                keys: self.keys,
+                missing_key: self.missing_key,
+                unknown_method: self.unknown_method,
+                ietf: self.ietf,
+                allow,
+            }),
+        }
+    }
+}
+
+/// The policy's methods as an `Allow` field value: `GET, HEAD, ...`.
+fn allow_field<C: Clock>(limiter: &Limiter<C>) -> HeaderValue {
+    let mut methods: Vec<&str> = Vec::new();
+    for (_, class) in limiter.policy().classes() {
+        for m in class.methods() {
+            if !methods.contains(&m.as_str()) {
+                methods.push(m);
+            }
+        }
+    }
+    // Method names in a valid policy are tokens; should one not be, an
+    // empty `Allow` ("no method") is still a well-formed answer.
+    HeaderValue::from_str(&methods.join(", ")).unwrap_or(HeaderValue::from_static(""))
+}

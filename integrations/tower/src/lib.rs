@@ -1,0 +1,127 @@
+//! # tollgate-tower
+//!
+//! A [tower](https://docs.rs/tower) middleware that rate-limits `http`
+//! requests with a [`tollgate::Limiter`]: per API key and per method class,
+//! with `X-RateLimit-Limit`, `-Remaining` and `-Reset` on every checked
+//! response (the handler's included), and a 429 with `Retry-After` and a
+//! JSON body when a limit is reached. It works with axum 0.8 and hyper 1
+//! (http 1.x, tower 0.5).
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use http::{Request, StatusCode};
+//! use tollgate::{Limiter, ManualClock, Policy};
+//! use tollgate_tower::RateLimitLayer;
+//! use tower::ServiceExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! // A minute boundary: 2025-05-06T00:00:00Z.
+//! let clock = ManualClock::new(Duration::from_secs(1_746_489_600));
+//! let limiter = Limiter::builder(Policy::default()).clock(clock).build().unwrap();
+//! let app = Router::new()
+//!     .route("/v1/companies", get(|| async { "[]" }).post(|| async { "{}" }))
+//!     .layer(RateLimitLayer::new(limiter));
+//!
+//! let post = || Request::post("/v1/companies")
+//!     .header("authorization", "Bearer key_1")
+//!     .body(axum::body::Body::empty())
+//!     .unwrap();
+//! // Writes: 60 a minute, at most 20 in any 10 seconds.
+//! for n in 1..=20 {
+//!     let response = app.clone().oneshot(post()).await.unwrap();
+//!     assert_eq!(response.status(), StatusCode::OK);
+//!     assert_eq!(response.headers()["x-ratelimit-limit"], "60");
+//!     assert_eq!(response.headers()["x-ratelimit-remaining"], (20 - n).to_string());
+//!     assert_eq!(response.headers()["x-ratelimit-reset"], "1746489610");
+//! }
+//! let response = app.clone().oneshot(post()).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+//! assert_eq!(response.headers()["retry-after"], "10");
+//! assert_eq!(response.headers()["content-type"], "application/json");
+//! # });
+//! ```
+//!
+//! ## What the layer answers
+//!
+//! For each request, the class comes from its method through the
+//! limiter's policy ([`Policy::class_for_method`](tollgate::Policy::class_for_method)),
+//! the key from the request ([`KeyExtractor`], by default [`ApiKey`]), and
+//! then one [`Limiter::check`](tollgate::Limiter::check):
+//!
+//! | request | status | body `code` | rate-limit fields |
+//! |---|---|---|---|
+//! | admitted | the inner service's | the inner service's | `X-RateLimit-*` |
+//! | over a limit (or the limiter's table is full) | 429 | `rate_limited` | `X-RateLimit-*`, `Retry-After` |
+//! | a cost above a window's limit (never with cost 1) | 429 | `cost_exceeds_limit` | `X-RateLimit-*` |
+//! | no key | 401, `WWW-Authenticate: Bearer` ([`MissingKey::Reject`], the default) | `missing_api_key` | none |
+//! | an unusable key (see [`KeyError`]) | 401, or 400 for two keys | `invalid_api_key`, `ambiguous_api_key` | none |
+//! | a method in no class | 405 with `Allow` ([`UnknownMethod::Reject`], the default) | `method_not_allowed` | none |
+//!
+//! The 429 body is SPEC §5's, from [`Decision::error_body`](tollgate::Decision::error_body):
+//!
+//! ```json
+//! {"error":{"code":"rate_limited","message":"Rate limit exceeded.",
+//!  "details":{"limit":60,"window":"1m"},"request_id":"req_..."}}
+//! ```
+//!
+//! The layer's other errors have the same shape without `details`. Every
+//! answer of the layer's own has `Content-Type: application/json` and
+//! echoes the request id in `X-Request-Id`: the caller's `X-Request-Id`
+//! when it is one field of 1 to [`MAX_REQUEST_ID_LEN`] visible ASCII bytes,
+//! otherwise `req_` followed by a per-process random prefix and a counter.
+//!
+//! With [`RateLimitLayerBuilder::ietf_headers`], every response that
+//! carries `X-RateLimit-*` also carries the IETF draft `RateLimit` and
+//! `RateLimit-Policy` fields (with the key's own limits).
+//!
+//! ## Keys
+//!
+//! [`ApiKey`] reads `Authorization: Bearer <key>`, then `X-API-Key: <key>`.
+//! Keys are 1 to 256 bytes ([`DEFAULT_MAX_KEY_LEN`], configurable) of
+//! visible ASCII; the scheme is case-insensitive and may be followed by
+//! several spaces. Non-UTF-8 or non-ASCII bytes, a key that is too long,
+//! `Bearer` with nothing after it, and two `Authorization` fields all get
+//! a defined JSON error, never a panic. A request with no key is rejected
+//! by default, or counted against its peer IP address with
+//! [`MissingKey::PeerIp`] (serve axum with
+//! `into_make_service_with_connect_info::<SocketAddr>()`, or put a
+//! `SocketAddr` in the request's extensions).
+//!
+//! The layer limits callers by the key they present; it does not check
+//! that the key is valid. Every new key takes a slot of the limiter's
+//! table, and when the table is full new keys are refused (the limiter's
+//! default, which never over-admits keys already tracked). Where keys come
+//! from untrusted clients, authenticate before this layer (an axum layer
+//! added after this one runs before it) or size the table for the keys
+//! that may appear in two minutes.
+//!
+//! ## With hyper
+//!
+//! The service is a `tower::Service`; hyper 1 serves one through
+//! `hyper_util::service::TowerToHyperService`. The response body,
+//! [`ResponseBody`], is an `http_body::Body` with `Bytes` data.
+//!
+//! ## Cost
+//!
+//! `call` checks synchronously and never panics. It allocates only what
+//! the `http` types need: one `HeaderValue` per field it adds and, for its
+//! own answers, the JSON body. The response future holds the inner future
+//! inline (no box).
+
+#![forbid(unsafe_code)]
+
+mod body;
+mod future;
+mod key;
+mod layer;
+mod request_id;
+mod response;
+mod service;
+
+pub use body::ResponseBody;
+pub use future::ResponseFuture;
+pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
+pub use layer::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};
+pub use request_id::{MAX_REQUEST_ID_LEN, X_REQUEST_ID};
+pub use service::RateLimit;

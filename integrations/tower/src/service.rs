@@ -1,0 +1,155 @@
+//! The service: one check per request, before the inner service is
+//! called.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Extensions, Request, Response};
+use tollgate::{Class, Clock, Decision, Outcome};
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::future::ResponseFuture;
+use crate::key::{KeyExtractor, PeerKey};
+use crate::layer::{Config, MissingKey, UnknownMethod};
+use crate::request_id::RequestId;
+use crate::response::{self, RateFields};
+
+/// The rate-limiting service made by [`RateLimitLayer`](crate::RateLimitLayer).
+///
+/// `poll_ready` is the inner service's; `call` checks the request and
+/// either calls the inner service (adding the rate-limit fields to its
+/// response) or answers itself. It never panics and allocates only the
+/// header values and, for its own answers, the JSON body.
+#[derive(Debug)]
+pub struct RateLimit<S, C, K> {
+    inner: S,
+    config: Arc<Config<C, K>>,
+}
+
+impl<S: Clone, C, K> Clone for RateLimit<S, C, K> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<S, C, K> RateLimit<S, C, K> {
+    pub(crate) fn new(inner: S, config: Arc<Config<C, K>>) -> Self {
+        Self { inner, config }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// What to do with a request.
+enum Verdict {
+    /// Call the inner service and add these fields (if any) to its answer.
+    Pass(Option<RateFields>),
+    /// Answer without calling the inner service.
+    Answer(Response<bytes::Bytes>),
+}
+
+impl<C: Clock, K: KeyExtractor> Config<C, K> {
+    fn judge<B>(&self, request: &Request<B>) -> Verdict {
+        let class = match self
+            .limiter
+            .policy()
+            .class_for_method(request.method().as_str())
+        {
+            Some(class) => class,
+            None => match self.unknown_method {
+                UnknownMethod::Class(class) => class,
+                UnknownMethod::Unlimited => return Verdict::Pass(None),
+                UnknownMethod::Reject => {
+                    let id = RequestId::of(request.headers());
+                    return Verdict::Answer(response::method_not_allowed(&self.allow, &id));
+                }
+            },
+        };
+        let (decision, fields) = match self.keys.extract(request) {
+            Ok(Some(key)) => self.check(&*key, class),
+            Ok(None) => match (self.missing_key, peer_ip(request.extensions())) {
+                (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class),
+                _ => {
+                    let id = RequestId::of(request.headers());
+                    return Verdict::Answer(response::missing_key(&id));
+                }
+            },
+            Err(e) => {
+                let id = RequestId::of(request.headers());
+                let answer = response::error(e.status(), e.code(), e.message(), &id);
+                return Verdict::Answer(answer);
+            }
+        };
+        if decision.is_allowed() {
+            Verdict::Pass(Some(fields))
+        } else {
+            let id = RequestId::of(request.headers());
+            Verdict::Answer(response::refused(&decision, fields, &id))
+        }
+    }
+
+    /// Checks one request of `key` and renders the decision's fields.
+    fn check<Q: std::hash::Hash + ?Sized>(&self, key: &Q, class: Class) -> (Decision, RateFields) {
+        let decision = self.limiter.check(key, class);
+        if decision.outcome() == Outcome::UnknownClass {
+            // No figures to report for a class the limiter lacks.
+            return (decision, RateFields::default());
+        }
+        let mut fields = RateFields::of(&decision);
+        if self.ietf {
+            let name = self
+                .limiter
+                .policy()
+                .class_policy(class)
+                .map_or("", |c| c.name());
+            fields = fields.with_ietf(
+                decision.ietf_headers(name),
+                self.limiter.policy_field(key, class),
+            );
+        }
+        (decision, fields)
+    }
+}
+
+/// The client's address from axum's `ConnectInfo`, or a `SocketAddr` or
+/// `IpAddr` extension.
+fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    extensions
+        .get::<SocketAddr>()
+        .map(SocketAddr::ip)
+        .or_else(|| extensions.get::<IpAddr>().copied())
+}
+
+impl<S, C, K, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, C, K>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: Clock,
+    K: KeyExtractor,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        match self.config.judge(&request) {
+            Verdict::Pass(fields) => ResponseFuture::inner(self.inner.call(request), fields),
+            Verdict::Answer(response) => ResponseFuture::ready(response),
+        }
+    }
+}
