@@ -1,0 +1,134 @@
+//! An example API server behind the rate-limit layer.
+//!
+//! ```text
+//! cargo run --release -p tollgate-tower --example api_server -- --listen 127.0.0.1:8080
+//! curl -i -H 'Authorization: Bearer key_1' http://127.0.0.1:8080/v1/companies
+//! curl -i -X POST -H 'X-API-Key: key_1' -H 'Content-Type: application/json' \
+//!      -d '{"name":"Initech"}' http://127.0.0.1:8080/v1/companies
+//! ```
+//!
+//! Options:
+//!
+//! - `--listen ADDR`: where to listen (default `127.0.0.1:8080`).
+//! - `--policy FILE`: a policy in TOML (or JSON, for a `.json` name);
+//!   default: the reference policy (reads 1000/min and 333/10 s, writes
+//!   60/min and 20/10 s, per API key).
+//! - `--ietf`: add the IETF draft `RateLimit` and `RateLimit-Policy`
+//!   fields.
+//! - `--peer-ip`: count requests without a key against the client's IP
+//!   address instead of answering 401.
+//! - `--capacity N`: tracked (key, class) states (default 100000).
+//! - `--no-limit`: serve the same routes without the layer (to measure
+//!   its cost).
+
+mod support;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tollgate::{Limiter, Policy};
+use tollgate_tower::{MissingKey, RateLimitLayer};
+
+use support::app;
+
+struct Options {
+    listen: String,
+    policy: Option<String>,
+    ietf: bool,
+    peer_ip: bool,
+    capacity: usize,
+    limit: bool,
+}
+
+const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit]";
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        listen: "127.0.0.1:8080".to_owned(),
+        policy: None,
+        ietf: false,
+        peer_ip: false,
+        capacity: tollgate::DEFAULT_CAPACITY,
+        limit: true,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--listen" => o.listen = value("--listen")?,
+            "--policy" => o.policy = Some(value("--policy")?),
+            "--capacity" => {
+                o.capacity = value("--capacity")?
+                    .parse()
+                    .map_err(|e| format!("--capacity: {e}"))?;
+            }
+            "--ietf" => o.ietf = true,
+            "--peer-ip" => o.peer_ip = true,
+            "--no-limit" => o.limit = false,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(o)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("api_server: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(o).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("api_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(o: Options) -> Result<(), String> {
+    let policy = match &o.policy {
+        Some(path) => app::load_policy(path)?,
+        None => Policy::default(),
+    };
+    let router = if o.limit {
+        let limiter = Limiter::builder(policy)
+            .capacity(o.capacity)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let missing = if o.peer_ip {
+            MissingKey::PeerIp
+        } else {
+            MissingKey::Reject
+        };
+        let layer = RateLimitLayer::builder(Arc::new(limiter))
+            .missing_key(missing)
+            .ietf_headers(o.ietf)
+            .build();
+        app::app(layer)
+    } else {
+        app::routes()
+    };
+    let listener = TcpListener::bind(&o.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let limited = if o.limit {
+        "rate-limited"
+    } else {
+        "NOT rate-limited"
+    };
+    eprintln!("api_server: listening on http://{addr} ({limited}); stop with Ctrl-C");
+    tokio::select! {
+        served = app::serve(listener, router) => served.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}

@@ -1,0 +1,5 @@
+//! Code shared by the examples and the end-to-end tests. Each user takes
+//! only some of it, hence the `dead_code` allowance on the modules.
+
+#[allow(dead_code, reason = "each example uses only part of the app")]
+pub(crate) mod app;
