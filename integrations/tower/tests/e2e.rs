@@ -30,10 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use http::HeaderMap;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -41,6 +38,7 @@ use tollgate::{Limiter, ManualClock, Policy};
 use tollgate_tower::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};
 
 use support::app;
+use support::client::{Connection, Reply};
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
 const T: u64 = 1_746_489_600;
@@ -78,16 +76,17 @@ impl Server {
         self.clock.advance(Duration::from_millis(ms));
     }
 
-    async fn connect(&self) -> Client {
-        let stream = TcpStream::connect(self.addr).await.unwrap();
-        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(connection);
-        Client { sender }
+    async fn connect(&self) -> Connection {
+        Connection::open(self.addr).await.unwrap()
     }
 
     /// One request on a connection of its own.
-    async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.connect().await.send(method, path, headers).await
+    async fn send(&self, method: &str, path: &str, fields: Fields<'_>) -> Reply {
+        self.connect()
+            .await
+            .send(method, path, fields)
+            .await
+            .unwrap()
     }
 
     /// `POST /v1/companies` with `key` as a bearer token.
@@ -110,60 +109,26 @@ impl Server {
         stream.write_all(request).await.unwrap();
         let mut answer = Vec::new();
         stream.read_to_end(&mut answer).await.unwrap();
-        Reply::parse(&answer)
-    }
-}
-
-/// One HTTP/1.1 connection.
-struct Client {
-    sender: SendRequest<Full<Bytes>>,
-}
-
-impl Client {
-    async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        let body = if method == Method::POST || method == Method::PATCH {
-            r#"{"name":"Initech"}"#
-        } else {
-            ""
-        };
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1");
-        if !body.is_empty() {
-            request = request.header("content-type", "application/json");
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = request.body(Full::new(Bytes::from(body))).unwrap();
-        self.sender.ready().await.unwrap();
-        let response = self.sender.send_request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        parse(&answer)
     }
 }
 
 /// Request fields: (name, value).
 type Fields<'a> = &'a [(&'a str, &'a str)];
 
-/// A response as received.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
+/// What the tests read off a response.
+trait Check {
+    /// The value of `name`; fails the test when absent or repeated.
+    fn header(&self, name: &str) -> &str;
+    fn has(&self, name: &str) -> bool;
+    fn json(&self) -> Value;
+    /// The three X-RateLimit fields, as numbers.
+    fn figures(&self) -> (u64, u64, u64);
+    /// Asserts a JSON error of the layer's own: no `details`, no figures.
+    fn assert_error(&self, status: u16, code: &str);
 }
 
-impl Reply {
-    /// The value of `name`; fails the test when absent or repeated.
+impl Check for Reply {
     fn header(&self, name: &str) -> &str {
         let mut values = self.headers.get_all(name).iter();
         let value = values
@@ -181,7 +146,6 @@ impl Reply {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
     }
 
-    /// The three X-RateLimit fields, as numbers.
     fn figures(&self) -> (u64, u64, u64) {
         let n = |name| self.header(name).parse::<u64>().unwrap();
         (
@@ -191,38 +155,6 @@ impl Reply {
         )
     }
 
-    /// A raw HTTP/1.1 response: status line, fields, body.
-    fn parse(raw: &[u8]) -> Self {
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or_else(|| panic!("no end of head: {:?}", String::from_utf8_lossy(raw)));
-        let head = std::str::from_utf8(&raw[..split]).unwrap();
-        let mut lines = head.split("\r\n");
-        let status = lines
-            .next()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            let (name, value) = line.split_once(':').unwrap();
-            headers.append(
-                http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
-                value.trim().parse().unwrap(),
-            );
-        }
-        Self {
-            status,
-            headers,
-            body: Bytes::copy_from_slice(&raw[split + 4..]),
-        }
-    }
-
-    /// Asserts the JSON error of the layer's own (no `details`).
     fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status, status, "{self:?}");
         assert_eq!(self.header("content-type"), "application/json");
@@ -237,12 +169,43 @@ impl Reply {
     }
 }
 
+/// A raw HTTP/1.1 response: status line, fields, body.
+fn parse(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of head: {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..split]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line.split_once(':').unwrap();
+        headers.append(
+            http::HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+            value.trim().parse().unwrap(),
+        );
+    }
+    Reply {
+        status: http::StatusCode::from_u16(status).unwrap(),
+        headers,
+        body: Bytes::copy_from_slice(&raw[split + 4..]),
+    }
+}
+
 #[tokio::test]
 async fn admitted_writes_carry_every_field() {
     let server = Server::start().await;
     for n in 1..=20 {
         let r = server.post("key_1").await;
-        assert_eq!(r.status, 201, "{r:?}");
+        assert_eq!(r.status.as_u16(), 201, "{r:?}");
         assert_eq!(r.figures(), (60, 20 - n, T + 10));
         assert!(!r.has("retry-after"));
         assert_eq!(r.json()["name"], "Initech");
@@ -253,7 +216,7 @@ async fn admitted_writes_carry_every_field() {
 async fn admitted_reads_carry_the_read_figures() {
     let server = Server::start().await;
     let r = server.get("key_1").await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status.as_u16(), 200);
     assert_eq!(r.figures(), (1000, 332, T + 10));
     assert_eq!(r.header("content-type"), "application/json");
     // Every route, whatever the handler answers, HEAD included.
@@ -268,7 +231,7 @@ async fn admitted_reads_carry_the_read_figures() {
     ];
     for (method, path, status, limit, remaining) in cases {
         let r = server.send(method, path, &auth).await;
-        assert_eq!(r.status, status, "{method} {path}: {r:?}");
+        assert_eq!(r.status.as_u16(), status, "{method} {path}: {r:?}");
         assert_eq!(r.figures(), (limit, remaining, T + 10), "{method} {path}");
     }
 }
@@ -277,7 +240,7 @@ async fn admitted_reads_carry_the_read_figures() {
 async fn a_denial_has_every_field_and_the_spec_body() {
     let server = Server::start().await;
     for _ in 0..20 {
-        assert_eq!(server.post("key_1").await.status, 201);
+        assert_eq!(server.post("key_1").await.status.as_u16(), 201);
     }
     let r = server
         .send(
@@ -289,7 +252,7 @@ async fn a_denial_has_every_field_and_the_spec_body() {
             ],
         )
         .await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     assert_eq!(r.figures(), (60, 0, T + 10));
     assert_eq!(r.header("retry-after"), "10");
     assert_eq!(r.header("content-type"), "application/json");
@@ -325,10 +288,10 @@ async fn retry_after_is_honoured_to_the_second() {
     // 3.5 s into the burst window: Retry-After rounds the 6.5 s left up.
     server.advance_ms(3_500);
     for _ in 0..20 {
-        assert_eq!(server.post("key_1").await.status, 201);
+        assert_eq!(server.post("key_1").await.status.as_u16(), 201);
     }
     let r = server.post("key_1").await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     let retry_after: u64 = r.header("retry-after").parse().unwrap();
     assert_eq!(retry_after, 7);
     assert_eq!(r.figures(), (60, 0, T + 10));
@@ -336,13 +299,13 @@ async fn retry_after_is_honoured_to_the_second() {
     // One second less than Retry-After: still denied, with 1 s to go.
     server.advance_ms((retry_after - 1) * 1_000);
     let r = server.post("key_1").await;
-    assert_eq!(r.status, 429, "{r:?}");
+    assert_eq!(r.status.as_u16(), 429, "{r:?}");
     assert_eq!(r.header("retry-after"), "1");
 
     // Exactly Retry-After after the denial: admitted.
     server.advance_ms(1_000);
     let r = server.post("key_1").await;
-    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.status.as_u16(), 201, "{r:?}");
     assert_eq!(r.figures(), (60, 19, T + 20));
 }
 
@@ -352,7 +315,7 @@ async fn the_minute_limit_binds_after_three_bursts() {
     for burst in 0..3 {
         for n in 1..=20 {
             let r = server.post("key_1").await;
-            assert_eq!(r.status, 201);
+            assert_eq!(r.status.as_u16(), 201);
             let remaining = (20 - n).min(60 - 20 * burst - n);
             // In the third burst the minute has as little room as the
             // burst window, and the longer window's end is the reset.
@@ -367,7 +330,7 @@ async fn the_minute_limit_binds_after_three_bursts() {
     }
     // T+30: the burst window is empty but the minute is spent.
     let r = server.post("key_1").await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     assert_eq!(r.figures(), (60, 0, T + 60));
     assert_eq!(r.header("retry-after"), "30");
     assert_eq!(
@@ -397,6 +360,7 @@ async fn storm(server: &Server, key: &str) -> (Vec<u16>, Vec<u64>) {
                 client
                     .send("POST", "/v1/companies", &[("authorization", &auth)])
                     .await
+                    .unwrap()
             })
         })
         .collect();
@@ -404,12 +368,12 @@ async fn storm(server: &Server, key: &str) -> (Vec<u16>, Vec<u64>) {
     let mut remaining = Vec::new();
     for task in tasks {
         let r = task.await.unwrap();
-        if r.status == 201 {
+        if r.status.as_u16() == 201 {
             remaining.push(r.figures().1);
         } else {
-            assert_eq!(r.status, 429, "{r:?}");
+            assert_eq!(r.status.as_u16(), 429, "{r:?}");
         }
-        statuses.push(r.status);
+        statuses.push(r.status.as_u16());
     }
     remaining.sort_unstable();
     (statuses, remaining)
@@ -436,20 +400,20 @@ async fn sixty_four_connections_admit_exactly_the_burst_per_window() {
 async fn keys_and_classes_are_independent() {
     let server = Server::start().await;
     for _ in 0..20 {
-        assert_eq!(server.post("key_a").await.status, 201);
+        assert_eq!(server.post("key_a").await.status.as_u16(), 201);
     }
-    assert_eq!(server.post("key_a").await.status, 429);
+    assert_eq!(server.post("key_a").await.status.as_u16(), 429);
     // The same key's reads have their own budget...
     let r = server.get("key_a").await;
-    assert_eq!((r.status, r.figures()), (200, (1000, 332, T + 10)));
+    assert_eq!((r.status.as_u16(), r.figures()), (200, (1000, 332, T + 10)));
     // ...and another key's writes are untouched.
     let r = server.post("key_b").await;
-    assert_eq!((r.status, r.figures()), (201, (60, 19, T + 10)));
+    assert_eq!((r.status.as_u16(), r.figures()), (201, (60, 19, T + 10)));
     // X-API-Key and a bearer token with the same key are the same key.
     let r = server
         .send("POST", "/v1/companies", &[("x-api-key", "key_b")])
         .await;
-    assert_eq!((r.status, r.figures()), (201, (60, 18, T + 10)));
+    assert_eq!((r.status.as_u16(), r.figures()), (201, (60, 18, T + 10)));
 }
 
 #[tokio::test]
@@ -490,7 +454,7 @@ async fn keys_are_read_leniently_where_the_rfcs_allow() {
         let r = server
             .send("GET", "/v1/companies", &[("authorization", auth)])
             .await;
-        assert_eq!(r.status, 200, "{auth}: {r:?}");
+        assert_eq!(r.status.as_u16(), 200, "{auth}: {r:?}");
     }
     // Three requests on one key.
     assert_eq!(server.get("key_1").await.figures().1, 329);
@@ -505,7 +469,7 @@ async fn keys_are_read_leniently_where_the_rfcs_allow() {
             ],
         )
         .await;
-    assert_eq!((r.status, r.figures().1), (200, 332));
+    assert_eq!((r.status.as_u16(), r.figures().1), (200, 332));
 }
 
 #[tokio::test]
@@ -545,7 +509,7 @@ async fn missing_and_unusable_keys_get_json_errors() {
         let r = server.send("GET", "/v1/companies", headers).await;
         if status == 0 {
             // Printable garbage is a key like any other.
-            assert_eq!(r.status, 200, "{headers:?}: {r:?}");
+            assert_eq!(r.status.as_u16(), 200, "{headers:?}: {r:?}");
             continue;
         }
         r.assert_error(status, code);
@@ -556,7 +520,7 @@ async fn missing_and_unusable_keys_get_json_errors() {
     let r = server
         .send("GET", "/v1/companies", &[("authorization", &longest)])
         .await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status.as_u16(), 200);
 }
 
 #[tokio::test]
@@ -590,7 +554,7 @@ async fn non_utf8_and_huge_fields_over_a_raw_socket() {
         .await
         .assert_error(401, "invalid_api_key");
     // The server still serves well-formed requests.
-    assert_eq!(server.get("key_1").await.status, 200);
+    assert_eq!(server.get("key_1").await.status.as_u16(), 200);
 }
 
 #[tokio::test]
@@ -614,7 +578,7 @@ async fn methods_outside_the_policy() {
     })
     .await;
     let r = server.send("PURGE", "/v1/companies", &auth).await;
-    assert_eq!((r.status, r.figures()), (405, (60, 19, T + 10)));
+    assert_eq!((r.status.as_u16(), r.figures()), (405, (60, 19, T + 10)));
 
     // Or passed through unchecked.
     let server = Server::with(Policy::default(), |b| {
@@ -622,7 +586,7 @@ async fn methods_outside_the_policy() {
     })
     .await;
     let r = server.send("PURGE", "/v1/companies", &[]).await;
-    assert_eq!(r.status, 405);
+    assert_eq!(r.status.as_u16(), 405);
     assert!(
         !r.has("x-ratelimit-limit") && !r.has("x-request-id"),
         "{r:?}"
@@ -643,7 +607,7 @@ async fn ietf_fields_beside_the_x_fields() {
         server.post("key_1").await;
     }
     let r = server.post("key_1").await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     assert_eq!(r.header("ratelimit"), "\"write-10s\";r=0;t=10");
 }
 
@@ -652,13 +616,16 @@ async fn keyless_callers_by_peer_address() {
     let server = Server::with(Policy::default(), |b| b.missing_key(MissingKey::PeerIp)).await;
     for n in 1..=20 {
         let r = server.send("POST", "/v1/companies", &[]).await;
-        assert_eq!((r.status, r.figures()), (201, (60, 20 - n, T + 10)));
+        assert_eq!(
+            (r.status.as_u16(), r.figures()),
+            (201, (60, 20 - n, T + 10))
+        );
     }
     let r = server.send("POST", "/v1/companies", &[]).await;
-    assert_eq!(r.status, 429);
+    assert_eq!(r.status.as_u16(), 429);
     // A key named like the address is another key.
     let r = server.post("127.0.0.1").await;
-    assert_eq!((r.status, r.figures().1), (201, 19));
+    assert_eq!((r.status.as_u16(), r.figures().1), (201, 19));
     // A bad key is still refused, not counted by address.
     let r = server
         .send("POST", "/v1/companies", &[("authorization", "Bearer")])

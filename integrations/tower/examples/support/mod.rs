@@ -3,3 +3,5 @@
 
 #[allow(dead_code, reason = "each example uses only part of the app")]
 pub(crate) mod app;
+#[allow(dead_code, reason = "each example uses only part of the clients")]
+pub(crate) mod client;
