@@ -27,7 +27,9 @@ pin_project! {
     #[derive(Debug)]
     enum Kind<F> {
         Inner { #[pin] future: F, fields: Option<RateFields> },
-        Ready { response: Option<Response<Bytes>> },
+        // Boxed: the layer's own answers are the rare path, and inline they
+        // would make every response future as large as a whole response.
+        Ready { response: Option<Box<Response<Bytes>>> },
     }
 }
 
@@ -43,7 +45,7 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn ready(response: Response<Bytes>) -> Self {
         Self {
             kind: Kind::Ready {
-                response: Some(response),
+                response: Some(Box::new(response)),
             },
         }
     }
@@ -71,7 +73,7 @@ where
             KindProj::Ready { response } => {
                 // Polled again after completion: an empty response rather
                 // than a panic.
-                let response = response.take().unwrap_or_default();
+                let response = response.take().map_or_else(Response::default, |r| *r);
                 Poll::Ready(Ok(response.map(ResponseBody::full)))
             }
         }

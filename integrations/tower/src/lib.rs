@@ -115,6 +115,7 @@ mod body;
 mod future;
 mod key;
 mod layer;
+mod number;
 mod request_id;
 mod response;
 mod service;

@@ -4,15 +4,14 @@ use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use serde::Serialize;
-use tollgate::headers::{
-    PolicyField, RateLimitField, RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, X_RATELIMIT_LIMIT,
-    X_RATELIMIT_REMAINING, X_RATELIMIT_RESET,
-};
+use tollgate::headers::{PolicyField, RateLimitField};
 use tollgate::{Decision, Outcome};
 
+use crate::number;
 use crate::request_id::{RequestId, X_REQUEST_ID};
 
-/// The fields the layer may add, in the order it adds them.
+/// The fields the layer may add, in the order it adds them: the
+/// lowercase forms of the core's `tollgate::headers` names.
 const NAMES: [HeaderName; 6] = [
     HeaderName::from_static("x-ratelimit-limit"),
     HeaderName::from_static("x-ratelimit-remaining"),
@@ -22,33 +21,33 @@ const NAMES: [HeaderName; 6] = [
     HeaderName::from_static("ratelimit-policy"),
 ];
 
-/// The position in [`NAMES`] of a field the core renders.
-fn slot(name: &str) -> Option<usize> {
-    match name {
-        X_RATELIMIT_LIMIT => Some(0),
-        X_RATELIMIT_REMAINING => Some(1),
-        X_RATELIMIT_RESET => Some(2),
-        RETRY_AFTER => Some(3),
-        RATELIMIT => Some(4),
-        RATELIMIT_POLICY => Some(5),
-        _ => None,
-    }
-}
-
-/// The rate-limit fields of one decision, ready to go on its response.
+/// The rate-limit fields of one decision, kept as numbers until the
+/// response they go on exists: the response future holds this (40 bytes,
+/// so the future stays small), and nothing is rendered for an inner
+/// service that fails.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RateFields {
-    values: [Option<HeaderValue>; 6],
+    limit: u32,
+    remaining: u32,
+    reset: u64,
+    retry_after: Option<u64>,
+    /// The IETF `RateLimit` and `RateLimit-Policy` values, when enabled.
+    ietf: Option<Box<[Option<HeaderValue>; 2]>>,
 }
 
 impl RateFields {
-    /// `X-RateLimit-*`, and `Retry-After` on a denial.
+    /// `X-RateLimit-*`, and `Retry-After` on a denial: the fields of
+    /// [`Decision::headers`], taken from the decision's numbers rather than
+    /// through its text so that small values need no heap (a test checks
+    /// that the two agree).
     pub(crate) fn of(decision: &Decision) -> Self {
-        let mut fields = Self::default();
-        for f in &decision.headers() {
-            fields.set(f.name, f.value.as_bytes());
+        Self {
+            limit: decision.limit(),
+            remaining: decision.remaining(),
+            reset: decision.reset(),
+            retry_after: decision.retry_after(),
+            ietf: None,
         }
-        fields
     }
 
     /// Adds the IETF draft `RateLimit` and `RateLimit-Policy` fields.
@@ -57,27 +56,29 @@ impl RateFields {
         ratelimit: Option<RateLimitField>,
         policy: Option<PolicyField>,
     ) -> Self {
-        if let Some(f) = ratelimit {
-            self.set(f.name, f.value.as_bytes());
-        }
-        if let Some(f) = policy {
-            self.set(f.name, f.value.as_bytes());
-        }
+        // The core renders quoted tokens and digits: always valid values.
+        self.ietf = Some(Box::new([
+            ratelimit.and_then(|f| HeaderValue::from_bytes(f.value.as_bytes()).ok()),
+            policy.and_then(|f| HeaderValue::from_bytes(f.value.as_bytes()).ok()),
+        ]));
         self
-    }
-
-    fn set(&mut self, name: &str, value: &[u8]) {
-        if let Some(v) = slot(name).and_then(|i| self.values.get_mut(i)) {
-            // The core renders ASCII digits and quoted tokens: always valid.
-            *v = HeaderValue::from_bytes(value).ok();
-        }
     }
 
     /// Puts the fields on `headers`, replacing any of the same name.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
-        for (name, value) in NAMES.iter().zip(self.values) {
-            if let Some(value) = value {
-                headers.insert(name.clone(), value);
+        let [limit, remaining, reset, retry_after, ratelimit, policy] = NAMES;
+        headers.insert(limit, number::value(self.limit.into()));
+        headers.insert(remaining, number::value(self.remaining.into()));
+        headers.insert(reset, number::value(self.reset));
+        if let Some(secs) = self.retry_after {
+            headers.insert(retry_after, number::value(secs));
+        }
+        if let Some(ietf) = self.ietf {
+            let [r, p] = *ietf;
+            for (name, value) in [(ratelimit, r), (policy, p)] {
+                if let Some(value) = value {
+                    headers.insert(name, value);
+                }
             }
         }
     }
@@ -188,4 +189,35 @@ pub(crate) fn refused(decision: &Decision, fields: RateFields, id: &RequestId) -
     };
     fields.apply(response.headers_mut());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tollgate::{Class, Limiter, ManualClock, Policy};
+
+    use super::*;
+
+    /// The fields agree with the core's rendering, names and values, for
+    /// admitted and denied decisions.
+    #[test]
+    fn fields_match_the_cores_headers() {
+        let clock = ManualClock::new(Duration::from_secs(1_746_489_600));
+        let limiter = Limiter::builder(Policy::default())
+            .clock(clock)
+            .capacity(16)
+            .build()
+            .unwrap();
+        for _ in 0..21 {
+            let decision = limiter.check("k", Class::WRITE);
+            let mut ours = HeaderMap::new();
+            RateFields::of(&decision).apply(&mut ours);
+            let core = decision.headers();
+            assert_eq!(ours.len(), core.iter().count());
+            for field in &core {
+                assert_eq!(ours[field.lowercase_name()], field.value.as_str());
+            }
+        }
+    }
 }
