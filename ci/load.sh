@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# HTTP middleware overhead: requests per second of the example API server
+# with and without the rate-limit layer, under wrk on loopback.
+#
+# Both servers run side by side on ephemeral 127.0.0.1 ports; runs
+# alternate between them (without, with, without, ...) so that changes in
+# the machine's load hit both alike, and the median of RUNS runs each is
+# reported. Beside requests per second, each run records the server's CPU
+# time per request (user + system, from /proc), which depends less on how
+# much of a shared machine the server was given. Every request carries one key ("key_load") under
+# ci/load-policy.toml, whose limits no run reaches: all requests go through
+# the same counter word (the most contended case) and none is denied, so
+# the figure is the layer's cost. A run with any non-2xx answer fails.
+#
+# Settings (environment): RUNS (5), DURATION seconds per run (5),
+# CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2).
+# Takes about 2 * RUNS * DURATION + 2 * WARMUP seconds after the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+DURATION=${DURATION:-5}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+WARMUP=${WARMUP:-2}
+PATH_UNDER_TEST=/v1/companies/1
+
+if ! command -v wrk >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --quiet --release -p tollgate-tower --example api_server
+bin=target/release/examples/api_server
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts the server with the given arguments, logging to $1.
+start() {
+    local log=$1
+    shift
+    "$bin" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$log" &
+    pids+=($!)
+}
+
+# The address a server logged.
+address() {
+    for _ in $(seq 100); do
+        if grep -q 'listening on http://' "$1"; then
+            sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$1" | head -n1
+            return
+        fi
+        sleep 0.1
+    done
+    echo "server did not start: $(cat "$1")" >&2
+    exit 1
+}
+
+start "$work/with.log" --policy ci/load-policy.toml
+start "$work/without.log" --no-limit
+with_pid=${pids[0]}
+without_pid=${pids[1]}
+with=$(address "$work/with.log")
+without=$(address "$work/without.log")
+
+# The layer is there: its fields are on the answers.
+curl -fsS -o /dev/null -D - -H 'Authorization: Bearer key_load' "http://$with$PATH_UNDER_TEST" |
+    grep -qi '^x-ratelimit-limit: 4294967295' || { echo "no X-RateLimit-Limit from $with" >&2; exit 1; }
+
+# CPU time of process $1 so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+
+# One wrk run against server $1 (pid $2) for $3 seconds; prints requests
+# per second and the server's CPU microseconds per request.
+measure() {
+    local out c0 c1 n
+    c0=$(cpu_ticks "$2")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s \
+        -H 'Authorization: Bearer key_load' "http://$1$PATH_UNDER_TEST")
+    c1=$(cpu_ticks "$2")
+    if grep -q 'Non-2xx' <<<"$out"; then
+        echo "non-2xx answers from $1:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    n=$(awk '/requests in/ { print $1 }' <<<"$out")
+    awk -v rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
+        -v c0="$c0" -v c1="$c1" -v n="$n" -v hz="$ticks_per_second" \
+        'BEGIN { printf "%s %.2f\n", rps, (c1 - c0) / hz * 1e6 / n }'
+}
+
+measure "$with" "$with_pid" "$WARMUP" >/dev/null
+measure "$without" "$without_pid" "$WARMUP" >/dev/null
+
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+rps_with=()
+rps_without=()
+cpu_with=()
+cpu_without=()
+for i in $(seq "$RUNS"); do
+    read -r r0 c0 < <(measure "$without" "$without_pid" "$DURATION")
+    read -r r1 c1 < <(measure "$with" "$with_pid" "$DURATION")
+    echo "run $i: without $r0 req/s ($c0 us CPU/request), with $r1 req/s ($c1 us CPU/request)"
+    rps_without+=("$r0")
+    rps_with+=("$r1")
+    cpu_without+=("$c0")
+    cpu_with+=("$c1")
+done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+r0=$(median "${rps_without[@]}")
+r1=$(median "${rps_with[@]}")
+c0=$(median "${cpu_without[@]}")
+c1=$(median "${cpu_with[@]}")
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }'; }
+echo
+echo "| server | requests/s | server CPU per request |"
+echo "|---|---|---|"
+echo "| without the layer | $r0 | $c0 us |"
+echo "| with the layer | $r1 | $c1 us |"
+echo
+echo "throughput change: $(pct "$r0" "$r1")%; CPU per request change: $(pct "$c0" "$c1")%"
+echo "(medians of $RUNS alternating runs of $DURATION s; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, one key; $(nproc) cores)"
