@@ -25,7 +25,7 @@ const NAMES: [HeaderName; 6] = [
 /// response they go on exists: the response future holds this (40 bytes,
 /// so the future stays small), and nothing is rendered for an inner
 /// service that fails.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct RateFields {
     limit: u32,
     remaining: u32,
@@ -167,7 +167,11 @@ pub(crate) fn method_not_allowed(allow: &HeaderValue, id: &RequestId) -> Respons
 /// the SPEC §5 body for a denial, a full table or a cost that can never
 /// fit; 500 for a class the limiter does not know (a misconfiguration,
 /// not the client's doing).
-pub(crate) fn refused(decision: &Decision, fields: RateFields, id: &RequestId) -> Response<Bytes> {
+pub(crate) fn refused(
+    decision: &Decision,
+    fields: Option<RateFields>,
+    id: &RequestId,
+) -> Response<Bytes> {
     let mut response = match (decision.outcome(), decision.error_body(id.as_str())) {
         (_, Some(body)) => json(
             StatusCode::TOO_MANY_REQUESTS,
@@ -187,7 +191,9 @@ pub(crate) fn refused(decision: &Decision, fields: RateFields, id: &RequestId) -
             id,
         ),
     };
-    fields.apply(response.headers_mut());
+    if let Some(fields) = fields {
+        fields.apply(response.headers_mut());
+    }
     response
 }
 

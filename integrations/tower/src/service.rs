@@ -89,7 +89,7 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
             }
         };
         if decision.is_allowed() {
-            Verdict::Pass(Some(fields))
+            Verdict::Pass(fields)
         } else {
             let id = RequestId::of(request.headers());
             Verdict::Answer(response::refused(&decision, fields, &id))
@@ -97,11 +97,15 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
     }
 
     /// Checks one request of `key` and renders the decision's fields.
-    fn check<Q: std::hash::Hash + ?Sized>(&self, key: &Q, class: Class) -> (Decision, RateFields) {
+    fn check<Q: std::hash::Hash + ?Sized>(
+        &self,
+        key: &Q,
+        class: Class,
+    ) -> (Decision, Option<RateFields>) {
         let decision = self.limiter.check(key, class);
         if decision.outcome() == Outcome::UnknownClass {
             // No figures to report for a class the limiter lacks.
-            return (decision, RateFields::default());
+            return (decision, None);
         }
         let mut fields = RateFields::of(&decision);
         if self.ietf {
@@ -115,7 +119,7 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
                 self.limiter.policy_field(key, class),
             );
         }
-        (decision, fields)
+        (decision, Some(fields))
     }
 }
 

@@ -15,7 +15,9 @@
 //! - keys and classes are independent; overrides apply;
 //! - missing, empty, garbage, over-long, doubled and non-UTF-8 keys, and
 //!   methods outside the policy, get their defined answers;
-//! - the IETF fields and the peer-address fallback, when enabled.
+//! - the IETF fields and the peer-address fallback, when enabled;
+//! - a full limiter table refuses new keys as a 429 with `Retry-After`,
+//!   and a class the limiter lacks is a 500 without figures.
 
 #![allow(
     clippy::arithmetic_side_effects,
@@ -580,6 +582,33 @@ async fn methods_outside_the_policy() {
     let r = server.send("PURGE", "/v1/companies", &auth).await;
     assert_eq!((r.status.as_u16(), r.figures()), (405, (60, 19, T + 10)));
 
+    // A class the limiter's policy lacks is the server's mistake: 500,
+    // and no figures.
+    let other = Policy::from_toml_str(
+        r#"
+        [classes.a]
+        methods = ["GET"]
+        limit = 1
+        window = "1m"
+        [classes.b]
+        methods = ["POST"]
+        limit = 1
+        window = "1m"
+        [classes.c]
+        methods = ["PURGE"]
+        limit = 1
+        window = "1m"
+        "#,
+    )
+    .unwrap();
+    let stranger = other.class("c").unwrap();
+    let server = Server::with(Policy::default(), |b| {
+        b.unknown_method(UnknownMethod::Class(stranger))
+    })
+    .await;
+    let r = server.send("PURGE", "/v1/companies", &auth).await;
+    r.assert_error(500, "internal_error");
+
     // Or passed through unchecked.
     let server = Server::with(Policy::default(), |b| {
         b.unknown_method(UnknownMethod::Unlimited)
@@ -631,4 +660,40 @@ async fn keyless_callers_by_peer_address() {
         .send("POST", "/v1/companies", &[("authorization", "Bearer")])
         .await;
     r.assert_error(401, "invalid_api_key");
+}
+
+#[tokio::test]
+async fn a_full_table_refuses_new_keys_with_a_retry_after() {
+    let clock = ManualClock::new(Duration::from_secs(T));
+    let limiter = Limiter::builder(Policy::default())
+        .clock(clock.clone())
+        .capacity(1)
+        .build()
+        .unwrap();
+    let slots = limiter.slots();
+    let addr = app::spawn(app::app(RateLimitLayer::new(limiter)))
+        .await
+        .unwrap();
+    let server = Server { addr, clock };
+    // Every slot can hold a key; some key past them finds no room.
+    let mut refused = None;
+    for n in 0..=4 * slots {
+        let r = server.post(&format!("key_{n}")).await;
+        if r.status == 429 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status, 201, "{r:?}");
+    }
+    let r = refused.expect("a full table refuses a new key");
+    // Fail closed, as a limit with a Retry-After: until the tracked keys'
+    // windows have all ended (the minute's, at T+60) and free their slots.
+    assert_eq!(r.header("retry-after"), "60");
+    assert_eq!(r.figures(), (60, 0, T + 60));
+    let body = r.json();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(
+        body["error"]["details"],
+        json!({"limit": 60, "window": "1m"})
+    );
 }
