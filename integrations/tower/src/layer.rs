@@ -19,9 +19,9 @@ pub enum MissingKey {
     Reject,
     /// Count the request against the client's IP address (a
     /// [`PeerKey`](crate::PeerKey)), taken from axum's
-    /// `ConnectInfo<SocketAddr>` (with the `axum` feature) or a
-    /// `SocketAddr` in the request's extensions. A request with neither is
-    /// rejected as with [`Reject`](Self::Reject).
+    /// `ConnectInfo<SocketAddr>` (with the `axum` feature), or a
+    /// `SocketAddr` or `IpAddr` in the request's extensions. A request with
+    /// none of them is rejected as with [`Reject`](Self::Reject).
     PeerIp,
 }
 

@@ -57,6 +57,7 @@
 //! | no key | 401, `WWW-Authenticate: Bearer` ([`MissingKey::Reject`], the default) | `missing_api_key` | none |
 //! | an unusable key (see [`KeyError`]) | 401, or 400 for two keys | `invalid_api_key`, `ambiguous_api_key` | none |
 //! | a method in no class | 405 with `Allow` ([`UnknownMethod::Reject`], the default) | `method_not_allowed` | none |
+//! | a class the limiter's policy lacks ([`UnknownMethod::Class`] with another policy's class) | 500 | `internal_error` | none |
 //!
 //! The 429 body is SPEC §5's, from [`Decision::error_body`](tollgate::Decision::error_body):
 //!
@@ -86,7 +87,7 @@
 //! by default, or counted against its peer IP address with
 //! [`MissingKey::PeerIp`] (serve axum with
 //! `into_make_service_with_connect_info::<SocketAddr>()`, or put a
-//! `SocketAddr` in the request's extensions).
+//! `SocketAddr` or `IpAddr` in the request's extensions).
 //!
 //! The layer limits callers by the key they present; it does not check
 //! that the key is valid. Every new key takes a slot of the limiter's

@@ -58,6 +58,8 @@ enum Verdict {
 
 impl<C: Clock, K: KeyExtractor> Config<C, K> {
     fn judge<B>(&self, request: &Request<B>) -> Verdict {
+        // Only the layer's own answers need a request id.
+        let id = || RequestId::of(request.headers());
         let class = match self
             .limiter
             .policy()
@@ -68,8 +70,7 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
                 UnknownMethod::Class(class) => class,
                 UnknownMethod::Unlimited => return Verdict::Pass(None),
                 UnknownMethod::Reject => {
-                    let id = RequestId::of(request.headers());
-                    return Verdict::Answer(response::method_not_allowed(&self.allow, &id));
+                    return Verdict::Answer(response::method_not_allowed(&self.allow, &id()));
                 }
             },
         };
@@ -77,22 +78,17 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
             Ok(Some(key)) => self.check(&*key, class),
             Ok(None) => match (self.missing_key, peer_ip(request.extensions())) {
                 (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class),
-                _ => {
-                    let id = RequestId::of(request.headers());
-                    return Verdict::Answer(response::missing_key(&id));
-                }
+                _ => return Verdict::Answer(response::missing_key(&id())),
             },
             Err(e) => {
-                let id = RequestId::of(request.headers());
-                let answer = response::error(e.status(), e.code(), e.message(), &id);
+                let answer = response::error(e.status(), e.code(), e.message(), &id());
                 return Verdict::Answer(answer);
             }
         };
         if decision.is_allowed() {
             Verdict::Pass(fields)
         } else {
-            let id = RequestId::of(request.headers());
-            Verdict::Answer(response::refused(&decision, fields, &id))
+            Verdict::Answer(response::refused(&decision, fields, &id()))
         }
     }
 
