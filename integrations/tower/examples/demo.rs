@@ -16,8 +16,9 @@
 //!   `Retry-After`, with jitter.
 //!
 //! The run lasts 20 to 30 seconds and ends in the middle of a 10-second
-//! window, so that every window it touches was open long enough to be
-//! used. The allowed figure is what the policy admits to a fresh key over
+//! window; it starts at once, or at the next window when the current one
+//! has 2 seconds or less left, so that every window it touches is open
+//! long enough to be used. The allowed figure is what the policy admits to a fresh key over
 //! exactly this span, computed with the same policy on a limiter of its
 //! own (fixed windows: a window the run only partly covers still allows
 //! its full burst). The demo exits non-zero if the pacing client achieves
@@ -34,13 +35,15 @@ use tollgate::{Class, Clock, CoarseClock, Limiter, Policy};
 use tollgate_tower::RateLimitLayer;
 
 use support::app;
-use support::client::{self, Tally, CREATE};
+use support::client::{self, Tally, CLOCK_ALLOWANCE, CREATE};
 
 const NAIVE_KEY: &str = "key_naive";
 const PACED_KEY: &str = "key_paced";
 const WORKERS: u64 = 4;
 /// The run lasts at least this long, then to the middle of a window.
 const MIN_RUN_SECS: u64 = 15;
+/// A run does not start in a window with this little time left.
+const MIN_WINDOW_LEFT_SECS: u64 = 2;
 /// The share of the allowed writes the pacing client must achieve.
 const TARGET: f64 = 0.9;
 
@@ -66,6 +69,21 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let shortest = windows.last().map_or(1, |w| w.length().as_secs());
     let limiter = Limiter::builder(policy.clone()).build()?;
     let addr = app::spawn(app::app(RateLimitLayer::new(Arc::new(limiter)))).await?;
+
+    // A window about to end would count its whole allowance while leaving
+    // a client no time to use it: start in the next one instead.
+    let now = CoarseClock.now();
+    let into = now.as_secs().checked_rem(shortest).unwrap_or(0);
+    let left = shortest.saturating_sub(into);
+    if left <= MIN_WINDOW_LEFT_SECS {
+        let boundary = Duration::from_secs(now.as_secs().saturating_add(left));
+        let wait = boundary.saturating_sub(now).saturating_add(CLOCK_ALLOWANCE);
+        println!(
+            "(Waiting {:.1} s for the next window to begin.)",
+            wait.as_secs_f64()
+        );
+        tokio::time::sleep(wait).await;
+    }
 
     // The span, on the server's clock: from now to the middle of the
     // shortest window that is open MIN_RUN_SECS from now.
