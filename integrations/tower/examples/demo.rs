@@ -200,7 +200,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         0.0
     };
     println!(
-        "Naive client: {} admitted, {} refused with 429 ({wasted:.2}% of its calls wasted).",
+        "Naive client: {} admitted, {} refused with 429 ({wasted:.3}% of its calls wasted).",
         naive.success, naive.limited
     );
     if paced.limited > 0 {

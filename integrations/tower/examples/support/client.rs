@@ -174,18 +174,45 @@ fn tally(shared: &Shared) -> std::sync::MutexGuard<'_, Tally> {
 /// Calls as fast as one connection allows, ignoring every rate-limit
 /// field, until `until`.
 pub(crate) async fn naive(addr: SocketAddr, key: &str, call: Call, until: Instant, out: Shared) {
-    let Ok(mut conn) = Connection::open(addr).await else {
-        bump(&mut tally(&out).transport_errors);
+    let Some(mut conn) = KeyedConnection::open(addr, key, &out).await else {
         return;
     };
-    let auth = format!("Bearer {key}");
-    let fields = [("authorization", auth.as_str())];
     while Instant::now() < until {
-        match conn.send(call.method, call.path, &fields).await {
-            Ok(r) => tally(&out).record(r.status, &r.headers, &r.body),
+        let Some(r) = conn.send(call, &out).await else {
+            return;
+        };
+        tally(&out).record(r.status, &r.headers, &r.body);
+    }
+}
+
+/// A connection whose every call carries one key as a bearer token; a
+/// transport error is counted in the client's tally.
+struct KeyedConnection {
+    conn: Connection,
+    auth: String,
+}
+
+impl KeyedConnection {
+    async fn open(addr: SocketAddr, key: &str, out: &Shared) -> Option<Self> {
+        match Connection::open(addr).await {
+            Ok(conn) => Some(Self {
+                conn,
+                auth: format!("Bearer {key}"),
+            }),
             Err(_) => {
-                bump(&mut tally(&out).transport_errors);
-                return;
+                bump(&mut tally(out).transport_errors);
+                None
+            }
+        }
+    }
+
+    async fn send(&mut self, call: Call, out: &Shared) -> Option<Reply> {
+        let fields = [("authorization", self.auth.as_str())];
+        match self.conn.send(call.method, call.path, &fields).await {
+            Ok(reply) => Some(reply),
+            Err(_) => {
+                bump(&mut tally(out).transport_errors);
+                None
             }
         }
     }
@@ -212,23 +239,17 @@ pub(crate) async fn paced(
     until: Instant,
     out: Shared,
 ) {
-    let Ok(mut conn) = Connection::open(addr).await else {
-        bump(&mut tally(&out).transport_errors);
+    let Some(mut conn) = KeyedConnection::open(addr, key, &out).await else {
         return;
     };
-    let auth = format!("Bearer {key}");
-    let fields = [("authorization", auth.as_str())];
     while Instant::now() < until {
-        let Reply {
+        let Some(Reply {
             status,
             headers,
             body,
-        } = match conn.send(call.method, call.path, &fields).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                bump(&mut tally(&out).transport_errors);
-                return;
-            }
+        }) = conn.send(call, &out).await
+        else {
+            return;
         };
         let mut info = RateLimitInfo::new();
         for (name, value) in &headers {
