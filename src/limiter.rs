@@ -189,6 +189,33 @@ impl Limiter<CoarseClock> {
 /// Limits of one check: one per window of the class.
 type Limits = [u32; MAX_WINDOWS];
 
+impl<C> Limiter<C> {
+    /// The limiter's policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The limiter's clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// The (key, class) states currently held, live or ended.
+    pub fn tracked(&self) -> usize {
+        self.table.occupied()
+    }
+
+    /// The number of state slots allocated (the capacity plus slack).
+    pub fn slots(&self) -> usize {
+        self.table.slots()
+    }
+
+    /// Bytes the key table takes per slot (tag, floor and counters).
+    pub fn bytes_per_slot(&self) -> usize {
+        self.table.bytes_per_slot()
+    }
+}
+
 impl<C: Clock> Limiter<C> {
     /// Checks one request of `key` in `class` at the clock's time, and
     /// counts it if admitted.
@@ -383,31 +410,6 @@ impl<C: Clock> Limiter<C> {
             *slot = Window::new(l, w.length());
         }
         policy_field(&cp.name, windows.get(..cp.windows.len())?)
-    }
-
-    /// The limiter's policy.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
-    /// The limiter's clock.
-    pub fn clock(&self) -> &C {
-        &self.clock
-    }
-
-    /// The (key, class) states currently held, live or ended.
-    pub fn tracked(&self) -> usize {
-        self.table.occupied()
-    }
-
-    /// The number of state slots allocated (the capacity plus slack).
-    pub fn slots(&self) -> usize {
-        self.table.slots()
-    }
-
-    /// Bytes the key table takes per slot (tag, floor and counters).
-    pub fn bytes_per_slot(&self) -> usize {
-        self.table.bytes_per_slot()
     }
 
     fn hash<K: Hash + ?Sized>(&self, key: &K, class: Class) -> u64 {
