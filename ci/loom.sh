@@ -13,5 +13,5 @@ export RUSTFLAGS="--cfg loom -C debug-assertions -C overflow-checks ${RUSTFLAGS:
 export CARGO_TARGET_DIR="${LOOM_TARGET_DIR:-target/loom}"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
 
-cargo clippy --lib --tests -- -D warnings
-cargo test --release --lib loom_tests -- --test-threads="${LOOM_TEST_THREADS:-2}"
+cargo clippy -p tollgate --lib --tests -- -D warnings
+cargo test -p tollgate --release --lib loom_tests -- --test-threads="${LOOM_TEST_THREADS:-2}"

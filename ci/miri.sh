@@ -13,5 +13,5 @@ fi
 cargo +nightly miri setup
 
 # Isolation off: proptest reads PROPTEST_CASES and its regressions file.
-MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" cargo +nightly miri test --lib --tests
-MIRIFLAGS="-Zmiri-many-seeds=${MIRI_SEEDS:-0..4} ${MIRIFLAGS:-}" cargo +nightly miri test --test threads
+MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" cargo +nightly miri test -p tollgate --lib --tests
+MIRIFLAGS="-Zmiri-many-seeds=${MIRI_SEEDS:-0..4} ${MIRIFLAGS:-}" cargo +nightly miri test -p tollgate --test threads

@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PROPTEST_CASES="${PROPTEST_CASES:-10000}"
-cargo test --release --test model
+cargo test -p tollgate --release --test model

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --release --test threads
+cargo test -p tollgate --release --test threads
