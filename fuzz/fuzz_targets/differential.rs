@@ -26,14 +26,32 @@ struct Input {
 
 #[derive(Debug, Arbitrary)]
 enum FuzzOp {
-    Check { key: u8, class: u8, cost: u32 },
-    SmallCheck { key: u8, class: u8, cost: u8 },
-    Peek { key: u8, class: u8 },
+    Check {
+        key: u8,
+        class: u8,
+        cost: u32,
+    },
+    SmallCheck {
+        key: u8,
+        class: u8,
+        cost: u8,
+    },
+    Peek {
+        key: u8,
+        class: u8,
+    },
     Advance(u16),
     Jump(u32),
     Rewind(u16),
-    SetOverride { key: u8, class: u8, limits: Vec<u32> },
-    RemoveOverride { key: u8, class: u8 },
+    SetOverride {
+        key: u8,
+        class: u8,
+        limits: Vec<u32>,
+    },
+    RemoveOverride {
+        key: u8,
+        class: u8,
+    },
 }
 
 impl FuzzOp {
@@ -43,17 +61,45 @@ impl FuzzOp {
         let key = |k: u8| u32::from(k % 32);
         let class = |c: u8| usize::from(c % 4);
         match *self {
-            FuzzOp::Check { key: k, class: c, cost } => Op::Check { key: key(k), class: class(c), cost },
-            FuzzOp::SmallCheck { key: k, class: c, cost } => Op::Check { key: key(k), class: class(c), cost: u32::from(cost % 8) },
-            FuzzOp::Peek { key: k, class: c } => Op::Peek { key: key(k), class: class(c) },
+            FuzzOp::Check {
+                key: k,
+                class: c,
+                cost,
+            } => Op::Check {
+                key: key(k),
+                class: class(c),
+                cost,
+            },
+            FuzzOp::SmallCheck {
+                key: k,
+                class: c,
+                cost,
+            } => Op::Check {
+                key: key(k),
+                class: class(c),
+                cost: u32::from(cost % 8),
+            },
+            FuzzOp::Peek { key: k, class: c } => Op::Peek {
+                key: key(k),
+                class: class(c),
+            },
             FuzzOp::Advance(ms) => Op::Advance(u64::from(ms)),
             // Up to ~50 days forward: far inside the counters' horizon.
             FuzzOp::Jump(ms) => Op::Advance(u64::from(ms)),
             FuzzOp::Rewind(ms) => Op::Rewind(u64::from(ms) * 100),
-            FuzzOp::SetOverride { key: k, class: c, ref limits } => {
-                Op::SetOverride { key: key(k), class: class(c), limits: limits.iter().take(5).copied().collect() }
-            }
-            FuzzOp::RemoveOverride { key: k, class: c } => Op::RemoveOverride { key: key(k), class: class(c) },
+            FuzzOp::SetOverride {
+                key: k,
+                class: c,
+                ref limits,
+            } => Op::SetOverride {
+                key: key(k),
+                class: class(c),
+                limits: limits.iter().take(5).copied().collect(),
+            },
+            FuzzOp::RemoveOverride { key: k, class: c } => Op::RemoveOverride {
+                key: key(k),
+                class: class(c),
+            },
         }
     }
 }
@@ -63,7 +109,11 @@ fuzz_target!(|input: Input| {
         policy: usize::from(input.policy) % policies().len(),
         capacity: usize::from(input.capacity % 48).max(1),
         override_capacity: usize::from(input.override_capacity % 5),
-        on_full: if input.allow_when_full { OnFull::Allow } else { OnFull::Deny },
+        on_full: if input.allow_when_full {
+            OnFull::Allow
+        } else {
+            OnFull::Deny
+        },
         seed: input.seed,
         start_ms: u64::from(input.start_ms),
     };

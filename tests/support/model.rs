@@ -29,7 +29,7 @@
 //! - **A full table.** A new key gets [`Outcome::TableFull`] (or
 //!   [`Outcome::AllowedUntracked`]) only when every slot of its two buckets
 //!   holds live state. The model knows which states are live. When the
-//!   table has exactly two buckets (capacity 12 or less), every key's
+//!   table has exactly two buckets (the smallest capacities), every key's
 //!   buckets are the whole table, so the model predicts the outcome and
 //!   the `retry_after` exactly; for a larger table it asserts that at
 //!   least two buckets' worth of states are live and compares every field
