@@ -355,6 +355,9 @@ fn release(word: &AtomicU64, index: u64, cost: u32) {
     }
 }
 
+#[cfg(all(test, loom))]
+pub(crate) mod loom_tests;
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

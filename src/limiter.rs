@@ -242,19 +242,7 @@ impl<C: Clock> Limiter<C> {
 
     /// [`peek`](Self::peek) at `now`, a duration since the unix epoch.
     pub fn peek_at<K: Hash + ?Sized>(&self, key: &K, class: Class, now: Duration) -> Decision {
-        let now = now.as_secs();
-        let Some(cp) = self.policy.classes.get(class.index()) else {
-            return Decision::unknown_class(now);
-        };
-        let hash = self.hash(key, class);
-        let limits = self.limits(class, cp, hash);
-        let seen = self.observe(hash, class, &cp.windows, now);
-        let outcome = if seen.fits_all(1, &limits) {
-            Outcome::Allowed
-        } else {
-            Outcome::Denied
-        };
-        Decision::from_windows(outcome, &cp.windows, &limits, &seen, now, 1)
+        self.decide(key, class, 0, now).0
     }
 
     /// [`check_n`](Self::check_n) at `now`, a duration since the unix
@@ -266,27 +254,44 @@ impl<C: Clock> Limiter<C> {
         cost: u32,
         now: Duration,
     ) -> Decision {
-        if cost == 0 {
-            return self.peek_at(key, class, now);
-        }
+        self.decide(key, class, cost, now).0
+    }
+
+    /// Checks (or, for a cost of 0, peeks), returning the decision and the
+    /// windows it was made on: their effective indexes, and their counts
+    /// after an admission or as found otherwise.
+    pub(crate) fn decide<K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        class: Class,
+        cost: u32,
+        now: Duration,
+    ) -> (Decision, Observed) {
         let now = now.as_secs();
         let Some(cp) = self.policy.classes.get(class.index()) else {
-            return Decision::unknown_class(now);
+            return (Decision::unknown_class(now), Observed::fresh(&[], now));
         };
         let windows = &cp.windows[..];
         let hash = self.hash(key, class);
         let limits = self.limits(class, cp, hash);
         let limits = &limits[..windows.len()];
+        if cost == 0 {
+            let seen = self.observe(hash, class, windows, now);
+            let outcome = if seen.fits_all(1, limits) {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            };
+            return (
+                Decision::from_windows(outcome, windows, limits, &seen, now, 1),
+                seen,
+            );
+        }
         if limits.iter().any(|&l| l < cost) {
             let seen = self.observe(hash, class, windows, now);
-            return Decision::from_windows(
-                Outcome::CostTooLarge,
-                windows,
-                limits,
-                &seen,
-                now,
-                cost,
-            );
+            let d =
+                Decision::from_windows(Outcome::CostTooLarge, windows, limits, &seen, now, cost);
+            return (d, seen);
         }
         let home = self.table.home(hash, class.0);
         loop {
@@ -297,25 +302,27 @@ impl<C: Clock> Limiter<C> {
                     Err(full) => return self.full(cp, limits, now, cost, full.frees_at),
                 },
             };
-            let at = now.max(self.table.floor(slot));
+            let floor = self.table.floor(slot);
+            let at = now.max(floor);
             let words = self.table.words(slot);
             let admission = counter::admit(words, windows, limits, at, cost);
-            if !self.table.still_owns(slot) {
-                // The slot was reclaimed under this check: take back what
-                // was counted in it and look the key up again.
+            if !self.table.still_owns(slot, floor) {
+                // The slot was reclaimed under this check, or its floor
+                // raised: take back what was counted in it and look the
+                // key up again.
                 if let Admission::Admitted(seen) = admission {
                     counter::undo(words, &seen, cost);
                 }
                 continue;
             }
-            return match admission {
-                Admission::Admitted(seen) => {
-                    Decision::from_windows(Outcome::Allowed, windows, limits, &seen, now, cost)
-                }
-                Admission::Denied(seen) => {
-                    Decision::from_windows(Outcome::Denied, windows, limits, &seen, now, cost)
-                }
+            let (outcome, seen) = match admission {
+                Admission::Admitted(seen) => (Outcome::Allowed, seen),
+                Admission::Denied(seen) => (Outcome::Denied, seen),
             };
+            return (
+                Decision::from_windows(outcome, windows, limits, &seen, now, cost),
+                seen,
+            );
         }
     }
 
@@ -412,6 +419,17 @@ impl<C: Clock> Limiter<C> {
         policy_field(&cp.name, windows.get(..cp.windows.len())?)
     }
 
+    /// For the differential tests: `None` when the limiter holds state for
+    /// `key` in `class`; otherwise the floor (unix seconds) a check that
+    /// starts tracking it now would count from, at the earliest (see the
+    /// key table's "Floors"). Takes the locks of the key's buckets. Not
+    /// part of the stable API.
+    #[doc(hidden)]
+    pub fn untracked_floor<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<u64> {
+        self.table
+            .untracked_floor(&self.table.home(self.hash(key, class), class.0))
+    }
+
     fn hash<K: Hash + ?Sized>(&self, key: &K, class: Class) -> u64 {
         let mut h = self.hasher.build_hasher();
         key.hash(&mut h);
@@ -449,9 +467,9 @@ impl<C: Clock> Limiter<C> {
             let Some(slot): Option<Slot> = self.table.find(&home) else {
                 return Observed::fresh(windows, now);
             };
-            let at = now.max(self.table.floor(slot));
-            let seen = counter::observe(self.table.words(slot), windows, at);
-            if self.table.still_owns(slot) {
+            let floor = self.table.floor(slot);
+            let seen = counter::observe(self.table.words(slot), windows, now.max(floor));
+            if self.table.still_owns(slot, floor) {
                 return seen;
             }
         }
@@ -464,21 +482,34 @@ impl<C: Clock> Limiter<C> {
         now: u64,
         cost: u32,
         frees_at: u64,
-    ) -> Decision {
+    ) -> (Decision, Observed) {
+        let mut seen = Observed::fresh(&cp.windows, now);
         match self.on_full {
-            OnFull::Deny => Decision::table_full(cp.primary(), limits[0], now, frees_at),
+            OnFull::Deny => (
+                Decision::table_full(cp.primary(), limits[0], now, frees_at),
+                seen,
+            ),
             OnFull::Allow => {
-                let mut seen = Observed::fresh(&cp.windows, now);
                 seen.count.iter_mut().take(seen.len).for_each(|c| *c = cost);
-                Decision::from_windows(
+                let d = Decision::from_windows(
                     Outcome::AllowedUntracked,
                     &cp.windows,
                     limits,
                     &seen,
                     now,
                     cost,
-                )
+                );
+                (d, seen)
             }
         }
+    }
+}
+
+#[cfg(all(test, loom))]
+impl<C> Limiter<C> {
+    /// Swaps in another table (a tiny one, for the loom models).
+    pub(crate) fn with_table(mut self, table: Table) -> Self {
+        self.table = table;
+        self
     }
 }

@@ -39,11 +39,20 @@
 //! 3. store the slot's floor and then the new tag (`Release`).
 //!
 //! Giving up restores the old tag; the words already reset are neutral,
-//! which means "empty" to the old owner too, and they held nothing live.
+//! which means "empty" to the old owner too. They held nothing live at the
+//! inserter's time, but a check of the old owner at an older time (a
+//! straggler) would find its ended window empty and count in it again, so
+//! before restoring the tag a reclaim that reset any word raises the
+//! slot's floor (and its bucket's) to its time: the old owner keeps its
+//! slot but never again counts below that time.
 //!
 //! A check that counted into a word after step 2 reset it read a value
-//! released by the reclaimer, so its re-read of the tag sees step 1 and it
-//! undoes its count. A check that counted before step 2 either made the
+//! released by the reclaimer, so its re-read of the tag sees step 1 or a
+//! later tag, and it undoes its count; if that later tag is the old one
+//! restored, the re-read acquires the restore and then sees the raised
+//! floor, which differs from the floor the check counted at, and it undoes
+//! its count too. A check therefore counts only at the floor its slot has
+//! when it re-reads the tag. A check that counted before step 2 either made the
 //! word live (the reclaimer gives up) or counted into a window that had
 //! already ended at the reclaimer's time; that count is dropped with the
 //! slot, and no later check of the key can count in that window again
@@ -54,7 +63,7 @@
 //! A key whose slot was reclaimed at time `R` must never count in a window
 //! that ended before `R` (a straggling clock would reopen it). Each bucket
 //! keeps, under its lock, the latest time at which one of its slots was
-//! reclaimed; a key inserted into either of its buckets takes the larger of
+//! reclaimed (or reset and given up); a key inserted into either of its buckets takes the larger of
 //! the two as its slot's floor, and every check of the slot counts at
 //! `max(now, floor)`.
 
@@ -112,6 +121,15 @@ pub(crate) struct Slot {
     tag: u64,
 }
 
+/// Why a slot could not be reclaimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Refusal {
+    /// Unix seconds at which the slot frees up.
+    frees_at: u64,
+    /// Whether some of its words were reset before giving up.
+    disturbed: bool,
+}
+
 /// Why no slot could be found for a new key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Full {
@@ -129,6 +147,9 @@ pub(crate) struct Table {
     words: Box<[AtomicU64]>,
     /// Window words per slot.
     width: usize,
+    /// Slots of each bucket that inserts use: all of them, except in the
+    /// tiny tables of the loom models.
+    usable: usize,
 }
 
 impl Table {
@@ -156,7 +177,17 @@ impl Table {
             floors: (0..buckets).map(|_| Mutex::new(0)).collect(),
             words: (0..words).map(|_| AtomicU64::new(NEUTRAL)).collect(),
             width,
+            usable: BUCKET_SLOTS,
         })
+    }
+
+    /// A table of two buckets that use only `usable` slots each, so that a
+    /// model checker sees a full table after a handful of keys.
+    #[cfg(all(test, loom))]
+    pub(crate) fn tiny(usable: usize, width: usize) -> Self {
+        let mut table = Self::new(1, width).expect("capacity 1 is valid");
+        table.usable = usable.clamp(1, BUCKET_SLOTS);
+        table
     }
 
     /// Slots in the table.
@@ -196,7 +227,7 @@ impl Table {
     #[inline(always)]
     pub(crate) fn find(&self, home: &Home) -> Option<Slot> {
         for &b in &home.buckets {
-            for (j, tag) in self.tags[b].0.iter().enumerate() {
+            for (j, tag) in self.tags[b].0[..self.usable].iter().enumerate() {
                 // Acquire: pairs with the Release that published the tag, so
                 // the slot's floor is visible.
                 let t = tag.load(Ordering::Acquire);
@@ -242,12 +273,17 @@ impl Table {
         &self.stride(slot.index)[1..]
     }
 
-    /// Whether the slot still belongs to the key it was found for.
+    /// Whether the slot still belongs to the key it was found for, with
+    /// the floor (`floor`) the check counted at.
     #[inline]
-    pub(crate) fn still_owns(&self, slot: Slot) -> bool {
+    pub(crate) fn still_owns(&self, slot: Slot, floor: u64) -> bool {
         // Acquire: orders this read after the word operations before it;
-        // with their Acquire it sees a reclaim whose reset they read.
+        // with their Acquire it sees a reclaim whose reset they read, and
+        // it acquires a restored tag's Release, which publishes a raised
+        // floor (module docs).
         self.tag(slot.index).load(Ordering::Acquire) == slot.tag
+            // Relaxed: ordered after the tag's Acquire above.
+            && self.stride(slot.index)[0].load(Ordering::Relaxed) == floor
     }
 
     /// Finds or makes the slot of a key, under the locks of its buckets.
@@ -272,7 +308,7 @@ impl Table {
         // Two-choice: the bucket with more room (empty or reclaimable
         // slots) takes the key, which keeps buckets evenly filled.
         let room = |b: usize| {
-            (0..BUCKET_SLOTS)
+            (0..self.usable)
                 .filter(|&j| {
                     self.live_until(slot_index(b, j), now, &windows_of)
                         .is_none()
@@ -281,7 +317,7 @@ impl Table {
         };
         let order = if room(a) >= room(b) { [a, b] } else { [b, a] };
         for &bucket in &order {
-            for j in 0..BUCKET_SLOTS {
+            for j in 0..self.usable {
                 let index = slot_index(bucket, j);
                 // Relaxed: tags of a locked bucket change only under its lock.
                 if self.tag(index).load(Ordering::Relaxed) == EMPTY {
@@ -291,23 +327,46 @@ impl Table {
         }
         let mut frees_at = u64::MAX;
         for &bucket in &order {
-            for j in 0..BUCKET_SLOTS {
+            for j in 0..self.usable {
                 let index = slot_index(bucket, j);
-                match self.reclaim(index, now, &windows_of) {
+                let reclaimed = self.reclaim(index, now, &windows_of);
+                if matches!(
+                    reclaimed,
+                    Ok(_)
+                        | Err(Refusal {
+                            disturbed: true,
+                            ..
+                        })
+                ) {
+                    let floor = if bucket == first {
+                        &mut *g_first
+                    } else {
+                        &mut *g_second
+                    };
+                    *floor = (*floor).max(now);
+                }
+                match reclaimed {
                     Ok(generation) => {
-                        let floor = if bucket == first {
-                            &mut *g_first
-                        } else {
-                            &mut *g_second
-                        };
-                        *floor = (*floor).max(now);
                         return Ok(self.publish(index, (home.ident << 8) | generation, now));
                     }
-                    Err(at) => frees_at = frees_at.min(at),
+                    Err(refusal) => frees_at = frees_at.min(refusal.frees_at),
                 }
             }
         }
         Err(Full { frees_at })
+    }
+
+    /// `None` when the key has a slot; otherwise the floor (unix seconds)
+    /// that inserting it now would give its slot, before `max(now, ..)`.
+    pub(crate) fn untracked_floor(&self, home: &Home) -> Option<u64> {
+        let [a, b] = home.buckets;
+        let (first, second) = if a < b { (a, b) } else { (b, a) };
+        let g_first = self.floors[first].lock();
+        let g_second = self.floors[second].lock();
+        match self.find(home) {
+            Some(_) => None,
+            None => Some((*g_first).max(*g_second)),
+        }
     }
 
     /// Hands slot `index` (empty or just reclaimed) to a new owner.
@@ -351,9 +410,12 @@ impl Table {
         index: usize,
         now: u64,
         windows_of: &impl Fn(u8) -> &'w [Window],
-    ) -> Result<u64, u64> {
+    ) -> Result<u64, Refusal> {
         if let Some(end) = self.live_until(index, now, windows_of) {
-            return Err(end);
+            return Err(Refusal {
+                frees_at: end,
+                disturbed: false,
+            });
         }
         let tag_word = self.tag(index);
         // Relaxed: the bucket is locked; tags change only under its lock.
@@ -372,9 +434,22 @@ impl Table {
                     .compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed)
                     .is_ok();
             if !reset {
-                // Release: the old owner's finders see its floor as before.
+                let disturbed = i > 0;
+                if disturbed {
+                    // Words before `i` are neutral now: the old owner must
+                    // not count below `now` again (module docs).
+                    let floor = &self.stride(index)[0];
+                    // Relaxed: floors change only under the bucket lock,
+                    // held here; the tag's Release below publishes it.
+                    floor.store(floor.load(Ordering::Relaxed).max(now), Ordering::Relaxed);
+                }
+                // Release: the old owner's finders, and checks that read a
+                // reset word, see its floor.
                 tag_word.store(old, Ordering::Release);
-                return Err(live.unwrap_or(now.saturating_add(1)));
+                return Err(Refusal {
+                    frees_at: live.unwrap_or(now.saturating_add(1)),
+                    disturbed,
+                });
             }
         }
         Ok(old.wrapping_add(1) & 0xFF)
@@ -390,6 +465,9 @@ impl Table {
             .count()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 #[cfg(all(test, not(loom)))]
 mod tests {
@@ -433,7 +511,7 @@ mod tests {
         let slot = t.insert(&home, 100, |_| &w).unwrap();
         assert_eq!(t.find(&home), Some(slot));
         assert_eq!(t.insert(&home, 100, |_| &w).unwrap(), slot);
-        assert!(t.still_owns(slot));
+        assert!(t.still_owns(slot, t.floor(slot)));
         assert_eq!(t.occupied(), 1);
     }
 
@@ -477,10 +555,10 @@ mod tests {
             t.insert(&newcomer, 110, |_| &w),
             Err(Full { frees_at: 120 })
         );
-        assert!(slots.iter().all(|&s| t.still_owns(s)));
+        assert!(slots.iter().all(|&s| t.still_owns(s, 100)));
         // At 120 the old windows have ended: a slot is reclaimed.
         let slot = t.insert(&newcomer, 120, |_| &w).unwrap();
-        assert_eq!(slots.iter().filter(|&&s| !t.still_owns(s)).count(), 1);
+        assert_eq!(slots.iter().filter(|&&s| !t.still_owns(s, 100)).count(), 1);
         assert_eq!(t.floor(slot), 120);
         assert!(t
             .words(slot)
