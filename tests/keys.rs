@@ -18,7 +18,8 @@ fn limiter() -> Limiter {
 #[test]
 fn odd_keys_are_keys_like_any_other() {
     let l = limiter();
-    let huge = "k".repeat(1 << 20);
+    // Miri interprets every instruction: a shorter "huge" key there.
+    let huge = "k".repeat(if cfg!(miri) { 1 << 12 } else { 1 << 20 });
     let binary: &[u8] = &[0, 0xFF, 0xFE, b'\n', 0];
     let odd: [&dyn Fn(&Limiter) -> tollgate::Decision; 5] = [
         &|l| l.check_n_at("", Class::WRITE, 20, T),
