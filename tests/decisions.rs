@@ -272,7 +272,11 @@ fn a_three_window_class_reports_the_longest_binding_window() {
         .build()
         .unwrap();
     let api = policy.class("api").unwrap();
-    let limiter = Limiter::builder(policy).seed(1).build().unwrap();
+    let limiter = Limiter::builder(policy)
+        .capacity(100)
+        .seed(1)
+        .build()
+        .unwrap();
     let at = |s: u64| Duration::from_secs(T + s);
     // The hour's limit is the primary (longest) one.
     let d = limiter.check_at("probe", api, at(0));

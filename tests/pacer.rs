@@ -374,7 +374,10 @@ fn headers_walked_one_by_one() {
 fn the_limiters_own_headers_pace_a_client() {
     // SPEC §4's worked example: writes from an empty key at a minute
     // boundary; the 10-second burst window of 20 binds first.
-    let limiter = Limiter::builder(Policy::default()).build().unwrap();
+    let limiter = Limiter::builder(Policy::default())
+        .capacity(100)
+        .build()
+        .unwrap();
     let pacer = Pacer::new();
     let start = Duration::from_secs(T);
     let read = |decision: &tollgate::Decision| {

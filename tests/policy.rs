@@ -296,7 +296,7 @@ fn too_many_classes_is_an_error() {
     let p = Policy::from_toml_str(&text[..cut]).unwrap();
     assert_eq!(p.classes().len(), tollgate::MAX_CLASSES);
     let last = p.class(&format!("c{}", tollgate::MAX_CLASSES - 1)).unwrap();
-    let limiter = Limiter::builder(p).build().unwrap();
+    let limiter = Limiter::builder(p).capacity(100).build().unwrap();
     assert!(limiter.check("k", last).is_allowed());
 }
 
