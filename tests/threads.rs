@@ -133,6 +133,7 @@ fn many_threads_many_keys_across_window_boundaries() {
         let mut next = per_step;
         // Relaxed: as above.
         while progress.load(Ordering::Relaxed) < total {
+            // Relaxed: as above; a late read only delays a step.
             if progress.load(Ordering::Relaxed) >= next {
                 clock.advance(Duration::from_millis(250));
                 next += per_step;
