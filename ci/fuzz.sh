@@ -7,9 +7,9 @@
 #
 # Targets are listed by `cargo fuzz list`, so a new file in
 # fuzz/fuzz_targets/ with its [[bin]] in fuzz/Cargo.toml is picked up
-# here without changes: today `policy` (policy files) and `differential`
-# (operation sequences against the reference model); the header parsing
-# and rendering targets of the pacer module slot in the same way.
+# here without changes: today `policy` (policy files), `differential`
+# (operation sequences against the reference model) and `headers` (the
+# pacer's header parsing and rendering).
 #
 #   FUZZ_SECONDS   seconds per target (default 20)
 #   FUZZ_TARGETS   space-separated subset to run (default: all)

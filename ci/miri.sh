@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Miri over the unit and integration tests (sized down under cfg(miri)),
-# then several real-thread schedules of the threads test.
+# Miri over the unit tests and the integration tests that exercise the
+# concurrent core and the unsafe allocator hook (sized down under
+# cfg(miri)), then several real-thread schedules of the threads test.
+#
+# The other integration tests (decisions, clock, http, policy, pacer,
+# keys, memory, overrides) drive the same safe code single-threaded and
+# take a quarter of an hour under Miri; MIRI_ALL=1 runs them too.
 #
 #   MIRI_SEEDS   schedules of tests/threads.rs (default 0..4)
+#   MIRI_ALL     1 to run every integration test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +18,11 @@ if ! cargo +nightly miri --version >/dev/null 2>&1; then
 fi
 cargo +nightly miri setup
 
+if [ "${MIRI_ALL:-0}" = 1 ]; then
+    tests=(--tests)
+else
+    tests=(--lib --test model --test alloc)
+fi
 # Isolation off: proptest reads PROPTEST_CASES and its regressions file.
-MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" cargo +nightly miri test -p tollgate --lib --tests
+MIRIFLAGS="-Zmiri-disable-isolation ${MIRIFLAGS:-}" cargo +nightly miri test -p tollgate "${tests[@]}"
 MIRIFLAGS="-Zmiri-many-seeds=${MIRI_SEEDS:-0..4} ${MIRIFLAGS:-}" cargo +nightly miri test -p tollgate --test threads

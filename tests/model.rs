@@ -87,7 +87,7 @@ const OPS: usize = if cfg!(miri) { 30 } else { 200 };
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: if cfg!(miri) { 4 } else { ProptestConfig::default().cases },
+        cases: if cfg!(miri) { 2 } else { ProptestConfig::default().cases },
         ..ProptestConfig::default()
     })]
 

@@ -123,9 +123,9 @@ pub fn policies() -> Vec<Policy> {
     ]
 }
 
-/// A class token for index `i`: the limiter's classes are indexes, and one
-/// past the policy's last is an unknown class.
-fn class_token(i: usize) -> Class {
+/// Class tokens for indexes 0 to 4: the limiter's classes are indexes,
+/// and one past a policy's last is an unknown class.
+fn class_tokens() -> Vec<Class> {
     let len = tollgate::WindowLength::from_secs(1).expect("1s");
     let names = ["c0", "c1", "c2", "c3", "c4"];
     let mut b = Policy::builder();
@@ -133,7 +133,10 @@ fn class_token(i: usize) -> Class {
         b = b.class(n, &[], 1, len);
     }
     let tokens = b.build().expect("token policy");
-    tokens.class(names[i.min(names.len() - 1)]).expect("token")
+    names
+        .iter()
+        .map(|n| tokens.class(n).expect("token"))
+        .collect()
 }
 
 /// Every field of a decision, comparable.
@@ -532,6 +535,7 @@ pub struct Harness {
     pub limiter: Limiter<ManualClock>,
     clock: ManualClock,
     model: Model,
+    tokens: Vec<Class>,
     /// Operations applied so far, for failure messages.
     step: usize,
 }
@@ -575,6 +579,7 @@ impl Harness {
             limiter,
             clock,
             model,
+            tokens: class_tokens(),
             step: 0,
         }
     }
@@ -589,7 +594,7 @@ impl Harness {
         let step = self.step;
         match *op {
             Op::Check { key, class, cost } => {
-                let c = class_token(class);
+                let c = self.class(class);
                 let untracked = self.limiter.untracked_floor(&key, c);
                 let d = match cost {
                     1 => self.limiter.check(&key, c),
@@ -601,7 +606,7 @@ impl Harness {
                 assert_eq!(actual, expected, "step {step}: {op:?} at {now}");
             }
             Op::Peek { key, class } => {
-                let c = class_token(class);
+                let c = self.class(class);
                 let untracked = self.limiter.untracked_floor(&key, c);
                 let actual = Figures::from(&self.limiter.peek(&key, c));
                 let now = self.clock_secs();
@@ -617,12 +622,12 @@ impl Harness {
             } => {
                 let actual = self
                     .limiter
-                    .set_override_limits(&key, class_token(class), limits);
+                    .set_override_limits(&key, self.class(class), limits);
                 let expected = self.model.set_override(key, class, limits);
                 assert_eq!(actual, expected, "step {step}: {op:?}");
             }
             Op::RemoveOverride { key, class } => {
-                let actual = self.limiter.remove_override(&key, class_token(class));
+                let actual = self.limiter.remove_override(&key, self.class(class));
                 let expected = self.model.remove_override(key, class);
                 assert_eq!(actual, expected, "step {step}: {op:?}");
             }
@@ -639,7 +644,7 @@ impl Harness {
                 };
                 let limits: Vec<u32> = self
                     .limiter
-                    .limits_for(&key, class_token(class))
+                    .limits_for(&key, self.class(class))
                     .expect("known class")
                     .iter()
                     .map(Window::limit)
@@ -652,6 +657,10 @@ impl Harness {
                 assert_eq!(windows.len(), limits.len());
             }
         }
+    }
+
+    fn class(&self, i: usize) -> Class {
+        self.tokens[i.min(self.tokens.len() - 1)]
     }
 
     fn clock_secs(&self) -> u64 {
