@@ -104,8 +104,10 @@ impl Decision {
         self.binding
     }
 
-    /// The time of the check, in whole unix seconds (after any
-    /// adjustment for a clock that stepped back).
+    /// The time of the check as given (the clock's reading or the `now`
+    /// argument), in whole unix seconds. A check whose clock lags the
+    /// key's newest window counts in that window, whose end then sets
+    /// `reset` and `retry_after` relative to this time.
     pub fn now(&self) -> u64 {
         self.now
     }

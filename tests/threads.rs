@@ -33,7 +33,7 @@ const T: u64 = 1_746_489_600;
 #[cfg(not(miri))]
 const SCALE: usize = 1;
 #[cfg(miri)]
-const SCALE: usize = 400;
+const SCALE: usize = 2_000;
 
 #[test]
 fn eight_threads_hammering_one_key_admit_exactly_the_burst_limit() {
@@ -92,7 +92,7 @@ fn many_threads_many_keys_across_window_boundaries() {
         .unwrap();
 
     let workers = if cfg!(miri) { 3 } else { 6 };
-    let checks = 20_000 / SCALE;
+    let checks = 100_000 / SCALE;
     let keys = if cfg!(miri) { 3 } else { 16 };
     let progress = AtomicUsize::new(0);
     let tallies: Vec<Tally> = thread::scope(|s| {
