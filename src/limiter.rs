@@ -268,7 +268,7 @@ impl<C: Clock> Limiter<C> {
         now: Duration,
     ) -> (Decision, Observed) {
         let now = now.as_secs();
-        let Some(cp) = self.policy.classes.get(class.index()) else {
+        let Some(cp) = self.policy.class_policy(class) else {
             return (Decision::unknown_class(now), Observed::fresh(&[], now));
         };
         let windows = &cp.windows[..];
@@ -342,8 +342,7 @@ impl<C: Clock> Limiter<C> {
     ) -> Result<(), OverrideError> {
         let cp = self
             .policy
-            .classes
-            .get(class.index())
+            .class_policy(class)
             .ok_or(OverrideError::UnknownClass)?;
         self.set_override_limits(key, class, &Policy::scaled_limits(cp, limit))
     }
@@ -368,8 +367,7 @@ impl<C: Clock> Limiter<C> {
     ) -> Result<(), OverrideError> {
         let cp = self
             .policy
-            .classes
-            .get(class.index())
+            .class_policy(class)
             .ok_or(OverrideError::UnknownClass)?;
         if limits.len() != cp.windows.len() {
             return Err(OverrideError::WindowCount {
@@ -389,14 +387,13 @@ impl<C: Clock> Limiter<C> {
 
     /// Returns `key` to the class's limits; whether it had an override.
     pub fn remove_override<K: Hash + ?Sized>(&self, key: &K, class: Class) -> bool {
-        self.policy.classes.get(class.index()).is_some()
-            && self.overrides.remove(self.hash(key, class))
+        self.policy.class_policy(class).is_some() && self.overrides.remove(self.hash(key, class))
     }
 
     /// The limits `key` has in `class` now (overridden or the class's),
     /// longest window first; `None` for an unknown class.
     pub fn limits_for<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<Vec<Window>> {
-        let cp = self.policy.classes.get(class.index())?;
+        let cp = self.policy.class_policy(class)?;
         let limits = self.limits(class, cp, self.hash(key, class));
         Some(
             cp.windows
@@ -410,7 +407,7 @@ impl<C: Clock> Limiter<C> {
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`, with
     /// the key's own limits; `None` for an unknown class. No allocation.
     pub fn policy_field<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<PolicyField> {
-        let cp = self.policy.classes.get(class.index())?;
+        let cp = self.policy.class_policy(class)?;
         let limits = self.limits(class, cp, self.hash(key, class));
         let mut windows = [Window::new(0, cp.primary().length()); MAX_WINDOWS];
         for ((slot, w), l) in windows.iter_mut().zip(&cp.windows).zip(limits) {
