@@ -107,7 +107,8 @@ pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
     }
 }
 
-/// What a check saw of, or did to, the windows of one state.
+/// What a check saw of, or did to, the windows of one state, for any
+/// number of windows: the form the models and tests record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Observed {
     /// Number of windows used.
@@ -118,132 +119,110 @@ pub(crate) struct Observed {
     pub(crate) count: [u32; MAX_WINDOWS],
 }
 
-impl Observed {
+/// What a check saw of, or did to, the `N` windows of one state: each
+/// window's effective index, and its count after the check if admitted,
+/// as found if not.
+///
+/// The hot path works on exactly `N` windows (one copy of the code per
+/// window count), so that every per-window value can stay in a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally<const N: usize> {
+    /// Effective window index of each window.
+    pub(crate) index: [u64; N],
+    /// Count of each window.
+    pub(crate) count: [u32; N],
+}
+
+impl<const N: usize> Tally<N> {
     /// The empty windows a state that does not exist yet would have.
     #[inline]
-    pub(crate) fn fresh(windows: &[Window], now_secs: u64) -> Self {
-        let mut o = Self {
-            len: windows.len(),
-            index: [0; MAX_WINDOWS],
-            count: [0; MAX_WINDOWS],
-        };
-        for (slot, w) in o.index.iter_mut().zip(windows) {
-            *slot = w.index_at(now_secs);
+    pub(crate) fn fresh(windows: &[Window; N], now_secs: u64) -> Self {
+        Self {
+            index: std::array::from_fn(|i| windows[i].index_at(now_secs)),
+            count: [0; N],
         }
-        o
-    }
-
-    /// Whether `cost` more fits in window `i` under `limit`.
-    #[inline]
-    fn fits(&self, i: usize, cost: u32, limit: u32) -> bool {
-        u64::from(self.count[i]).saturating_add(u64::from(cost)) <= u64::from(limit)
     }
 
     /// Whether `cost` fits in every window under `limits`.
     #[inline]
-    pub(crate) fn fits_all(&self, cost: u32, limits: &[u32]) -> bool {
-        (0..self.len).all(|i| self.fits(i, cost, limits[i]))
+    pub(crate) fn fits_all(&self, cost: u32, limits: &[u32; N]) -> bool {
+        let mut fits = true;
+        for (&count, &limit) in self.count.iter().zip(limits) {
+            fits &= count.checked_add(cost).is_some_and(|c| c <= limit);
+        }
+        fits
+    }
+
+    /// The same windows in the form the models record.
+    pub(crate) fn observed(&self) -> Observed {
+        let mut o = Observed {
+            len: N.min(MAX_WINDOWS),
+            index: [0; MAX_WINDOWS],
+            count: [0; MAX_WINDOWS],
+        };
+        for i in 0..o.len {
+            o.index[i] = self.index[i];
+            o.count[i] = self.count[i];
+        }
+        o
     }
 }
 
 /// The outcome of [`admit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission {
+pub(crate) enum Admission<T = Observed> {
     /// Every window took the cost; counts are after the check.
-    Admitted(Observed),
+    Admitted(T),
     /// Some window had no room; nothing changed; counts as found.
-    Denied(Observed),
+    Denied(T),
 }
 
-/// Reads the windows of one state at `now_secs` without changing them.
-#[inline]
-pub(crate) fn observe(words: &[AtomicU64], windows: &[Window], now_secs: u64) -> Observed {
-    observe_words(words, windows, now_secs).0
-}
-
-/// [`observe`], also returning the words as read, so that [`admit`] can
-/// start its compare-exchanges from them instead of reading them again.
-///
-/// Each window's index at `now_secs` is computed once (a division) and
-/// kept in the returned `Observed` for windows that are current; a window
-/// missing from `words` reads as the neutral word (an empty current
-/// window), as [`Observed::fresh`] would have it.
-#[inline]
-fn observe_words(
-    words: &[AtomicU64],
-    windows: &[Window],
+/// Reads the `N` windows of one state at `now_secs` without changing them.
+#[inline(always)]
+pub(crate) fn observe<const N: usize>(
+    words: &[AtomicU64; N],
+    windows: &[Window; N],
     now_secs: u64,
-) -> (Observed, [u64; MAX_WINDOWS], [u64; MAX_WINDOWS]) {
-    let mut o = Observed {
-        len: windows.len(),
-        index: [0; MAX_WINDOWS],
-        count: [0; MAX_WINDOWS],
+) -> Tally<N> {
+    let mut seen = Tally {
+        index: [0; N],
+        count: [0; N],
     };
-    let mut raw = [NEUTRAL; MAX_WINDOWS];
-    let mut now_index = [0; MAX_WINDOWS];
-    for (i, w) in windows.iter().enumerate().take(MAX_WINDOWS) {
-        now_index[i] = w.index_at(now_secs);
-        if let Some(word) = words.get(i) {
-            // Acquire: pairs with a reclaimer's Release reset (module docs).
-            raw[i] = word.load(Ordering::Acquire);
-        }
-        (o.index[i], o.count[i]) = view(raw[i], now_index[i]);
+    for i in 0..N {
+        // Acquire: pairs with a reclaimer's Release reset (module docs).
+        let word = words[i].load(Ordering::Acquire);
+        (seen.index[i], seen.count[i]) = view(word, windows[i].index_at(now_secs));
     }
-    (o, raw, now_index)
+    seen
 }
 
 /// Admits `cost` against every window of one state, or against none.
 ///
 /// `limits[i]` is the limit of `windows[i]` for this key; the caller has
-/// checked that `cost` is at least 1 and at most every limit.
-#[inline]
-pub(crate) fn admit(
-    words: &[AtomicU64],
-    windows: &[Window],
-    limits: &[u32],
-    now_secs: u64,
-    cost: u32,
-) -> Admission {
-    // One body per window count, so that each is straight-line code whose
-    // per-window values stay in registers.
-    match windows.len() {
-        0 => admit_n::<0>(words, windows, limits, now_secs, cost),
-        1 => admit_n::<1>(words, windows, limits, now_secs, cost),
-        2 => admit_n::<2>(words, windows, limits, now_secs, cost),
-        3 => admit_n::<3>(words, windows, limits, now_secs, cost),
-        _ => admit_n::<MAX_WINDOWS>(words, windows, limits, now_secs, cost),
-    }
-}
-
-/// [`admit`] for a class of exactly `N` windows.
+/// checked that `cost` is at least 1 and at most every limit. Each
+/// window's index at `now_secs` is computed once, and each reservation
+/// starts from the value the observing pass read.
 #[inline(always)]
-fn admit_n<const N: usize>(
-    words: &[AtomicU64],
-    windows: &[Window],
-    limits: &[u32],
+pub(crate) fn admit<const N: usize>(
+    words: &[AtomicU64; N],
+    windows: &[Window; N],
+    limits: &[u32; N],
     now_secs: u64,
     cost: u32,
-) -> Admission {
-    let windows = &windows[..N];
-    let limits = &limits[..N];
-    let mut seen = Observed {
-        len: N,
-        index: [0; MAX_WINDOWS],
-        count: [0; MAX_WINDOWS],
+) -> Admission<Tally<N>> {
+    let mut seen = Tally {
+        index: [0; N],
+        count: [0; N],
     };
-    let mut raw = [NEUTRAL; MAX_WINDOWS];
-    let mut now_index = [0; MAX_WINDOWS];
-    let mut fits = true;
+    let mut raw = [NEUTRAL; N];
+    let mut now_index = [0; N];
     for i in 0..N {
         now_index[i] = windows[i].index_at(now_secs);
-        if let Some(word) = words.get(i) {
-            // Acquire: pairs with a reclaimer's Release reset (module docs).
-            raw[i] = word.load(Ordering::Acquire);
-        }
+        // Acquire: pairs with a reclaimer's Release reset (module docs).
+        raw[i] = words[i].load(Ordering::Acquire);
         (seen.index[i], seen.count[i]) = view(raw[i], now_index[i]);
-        fits &= seen.fits(i, cost, limits[i]);
     }
-    if !fits {
+    if !seen.fits_all(cost, limits) {
         return Admission::Denied(seen);
     }
     for i in 0..N {
@@ -253,9 +232,11 @@ fn admit_n<const N: usize>(
                 seen.count[i] = count;
             }
             Err((index, count)) => {
-                for (j, word) in words.iter().enumerate().take(i) {
-                    release(word, seen.index[j], cost);
-                    seen.count[j] = seen.count[j].saturating_sub(cost);
+                for ((word, &index), count) in
+                    words.iter().zip(&seen.index).zip(&mut seen.count).take(i)
+                {
+                    release(word, index, cost);
+                    *count = count.saturating_sub(cost);
                 }
                 seen.index[i] = index;
                 seen.count[i] = count;
@@ -266,10 +247,46 @@ fn admit_n<const N: usize>(
     Admission::Admitted(seen)
 }
 
+/// [`admit`] for any number of windows, reporting in the models' form.
+#[cfg(test)]
+pub(crate) fn admit_any(
+    words: &[AtomicU64],
+    windows: &[Window],
+    limits: &[u32],
+    now_secs: u64,
+    cost: u32,
+) -> Admission {
+    fn run<const N: usize>(
+        words: &[AtomicU64],
+        windows: &[Window],
+        limits: &[u32],
+        now_secs: u64,
+        cost: u32,
+    ) -> Admission {
+        let (Some(w), Some(ws), Some(l)) = (
+            words.first_chunk::<N>(),
+            windows.first_chunk::<N>(),
+            limits.first_chunk::<N>(),
+        ) else {
+            panic!("{N} windows need {N} words and limits");
+        };
+        match admit(w, ws, l, now_secs, cost) {
+            Admission::Admitted(t) => Admission::Admitted(t.observed()),
+            Admission::Denied(t) => Admission::Denied(t.observed()),
+        }
+    }
+    match windows.len() {
+        1 => run::<1>(words, windows, limits, now_secs, cost),
+        2 => run::<2>(words, windows, limits, now_secs, cost),
+        3 => run::<3>(words, windows, limits, now_secs, cost),
+        _ => run::<MAX_WINDOWS>(words, windows, limits, now_secs, cost),
+    }
+}
+
 /// Undoes an admission whose state turned out to belong to another key
 /// (see `table`): releases `cost` from each window it was counted in.
-pub(crate) fn undo(words: &[AtomicU64], admitted: &Observed, cost: u32) {
-    for (word, &index) in words.iter().zip(&admitted.index[..admitted.len]) {
+pub(crate) fn undo<const N: usize>(words: &[AtomicU64; N], admitted: &Tally<N>, cost: u32) {
+    for (word, &index) in words.iter().zip(&admitted.index) {
         release(word, index, cost);
     }
 }
@@ -413,14 +430,14 @@ mod tests {
         let ws = windows(&[(60, 60), (20, 10)]);
         let w = words(2);
         for n in 1..=20 {
-            let Admission::Admitted(o) = admit(&w, &ws, &[60, 20], 600, 1) else {
+            let Admission::Admitted(o) = admit_any(&w, &ws, &[60, 20], 600, 1) else {
                 panic!("denied at {n}")
             };
             assert_eq!(o.count[..2], [n, n]);
         }
         let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
         assert!(matches!(
-            admit(&w, &ws, &[60, 20], 600, 1),
+            admit_any(&w, &ws, &[60, 20], 600, 1),
             Admission::Denied(_)
         ));
         let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
@@ -449,14 +466,14 @@ mod tests {
             let w = words(n);
             let binding = limits[n - 1];
             for k in 1..=binding {
-                let Admission::Admitted(o) = admit(&w, &ws, &limits, 7_200, 1) else {
+                let Admission::Admitted(o) = admit_any(&w, &ws, &limits, 7_200, 1) else {
                     panic!("{n} windows: denied at {k}")
                 };
                 assert_eq!(o.len, n);
                 assert!(o.count[..n].iter().all(|&c| c == k));
             }
             let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-            let Admission::Denied(o) = admit(&w, &ws, &limits, 7_200, 1) else {
+            let Admission::Denied(o) = admit_any(&w, &ws, &limits, 7_200, 1) else {
                 panic!("{n} windows: over-admitted")
             };
             assert_eq!(o.count[n - 1], binding);
@@ -481,18 +498,21 @@ mod tests {
         let ws = windows(&[(2, 10)]);
         let w = words(1);
         assert!(matches!(
-            admit(&w, &ws, &[2], 100, 1),
+            admit_any(&w, &ws, &[2], 100, 1),
             Admission::Admitted(_)
         ));
         // Two windows behind: still window 10, one unit left.
-        let Admission::Admitted(o) = admit(&w, &ws, &[2], 80, 1) else {
+        let Admission::Admitted(o) = admit_any(&w, &ws, &[2], 80, 1) else {
             panic!()
         };
         assert_eq!((o.index[0], o.count[0]), (10, 2));
-        assert!(matches!(admit(&w, &ws, &[2], 5, 1), Admission::Denied(_)));
+        assert!(matches!(
+            admit_any(&w, &ws, &[2], 5, 1),
+            Admission::Denied(_)
+        ));
         // The next window opens normally.
         assert!(matches!(
-            admit(&w, &ws, &[2], 110, 2),
+            admit_any(&w, &ws, &[2], 110, 2),
             Admission::Admitted(_)
         ));
     }
@@ -502,11 +522,11 @@ mod tests {
         let ws = windows(&[(u32::MAX, 60)]);
         let w = words(1);
         assert!(matches!(
-            admit(&w, &ws, &[u32::MAX], 0, u32::MAX),
+            admit_any(&w, &ws, &[u32::MAX], 0, u32::MAX),
             Admission::Admitted(_)
         ));
         assert!(matches!(
-            admit(&w, &ws, &[u32::MAX], 0, 1),
+            admit_any(&w, &ws, &[u32::MAX], 0, 1),
             Admission::Denied(_)
         ));
         assert_eq!(w[0].load(Ordering::Relaxed), pack(0, u32::MAX));

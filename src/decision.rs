@@ -1,6 +1,6 @@
 //! Decisions: what a check answers (SPEC §4).
 
-use crate::counter::Observed;
+use crate::counter::Tally;
 use crate::window::Window;
 
 /// How a check ended.
@@ -121,68 +121,80 @@ impl Decision {
     ///
     /// `counts` are after the check when admitted, as found otherwise;
     /// `cost` is what was asked (1 for a peek).
-    #[inline]
-    pub(crate) fn from_windows(
+    #[inline(always)]
+    pub(crate) fn from_windows<const N: usize>(
         outcome: Outcome,
-        windows: &[Window],
-        limits: &[u32],
-        seen: &Observed,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        seen: &Tally<N>,
         now: u64,
         cost: u32,
     ) -> Self {
-        let mut remaining = u32::MAX;
-        let mut reset = now.saturating_add(1);
-        let mut binding = None;
+        let (Some(&first), Some(&limit)) = (windows.first(), limits.first()) else {
+            return Self::unknown_class(now);
+        };
         // Windows are longest first: the first with the least room is the
         // longest among them.
-        for i in 0..seen.len {
+        let mut remaining = limit.saturating_sub(seen.count[0]);
+        let mut binding = Window::new(limit, first.length());
+        let mut reset = first.end_of(seen.index[0]);
+        for i in 1..N {
             let left = limits[i].saturating_sub(seen.count[i]);
-            if left < remaining || binding.is_none() {
+            if left < remaining {
                 remaining = left;
+                binding = Window::new(limits[i], windows[i].length());
                 reset = windows[i].end_of(seen.index[i]);
-                binding = Some(Window::new(limits[i], windows[i].length()));
             }
         }
         let mut d = Decision {
             outcome,
-            limit: limits.first().copied().unwrap_or(0),
+            limit,
             remaining,
             reset,
             retry_after: None,
             window: None,
-            binding,
+            binding: Some(binding),
             now,
         };
-        match outcome {
-            Outcome::Denied => {
-                // The denying window that ends last; on a tie, the longest.
-                let mut latest: Option<(u64, usize)> = None;
-                for i in 0..seen.len {
-                    if u64::from(seen.count[i]).saturating_add(u64::from(cost))
-                        > u64::from(limits[i])
-                    {
-                        let end = windows[i].end_of(seen.index[i]);
-                        if latest.is_none_or(|(e, _)| end > e) {
-                            latest = Some((end, i));
-                        }
-                    }
-                }
-                if let Some((end, i)) = latest {
-                    d.retry_after = Some(end.saturating_sub(now).max(1));
-                    d.window = Some(Window::new(limits[i], windows[i].length()));
-                }
-            }
-            Outcome::CostTooLarge => {
-                // The smallest limit below the cost tells the caller the
-                // largest cost that can ever pass.
-                d.window = (0..seen.len)
-                    .filter(|&i| limits[i] < cost)
-                    .min_by_key(|&i| limits[i])
-                    .map(|i| Window::new(limits[i], windows[i].length()));
-            }
-            _ => {}
+        if matches!(outcome, Outcome::Denied | Outcome::CostTooLarge) {
+            d.explain(windows, limits, seen, cost);
         }
         d
+    }
+
+    /// Fills in, for a denial, the window that denies it and when to
+    /// retry; for a cost above a limit, the window with the smallest limit
+    /// below the cost (which tells the caller the largest cost that can
+    /// ever pass).
+    #[cold]
+    fn explain<const N: usize>(
+        &mut self,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        seen: &Tally<N>,
+        cost: u32,
+    ) {
+        if self.outcome == Outcome::CostTooLarge {
+            self.window = (0..N)
+                .filter(|&i| limits[i] < cost)
+                .min_by_key(|&i| limits[i])
+                .map(|i| Window::new(limits[i], windows[i].length()));
+            return;
+        }
+        // The denying window that ends last; on a tie, the longest.
+        let mut latest: Option<(u64, usize)> = None;
+        for i in 0..N {
+            if u64::from(seen.count[i]).saturating_add(u64::from(cost)) > u64::from(limits[i]) {
+                let end = windows[i].end_of(seen.index[i]);
+                if latest.is_none_or(|(e, _)| end > e) {
+                    latest = Some((end, i));
+                }
+            }
+        }
+        if let Some((end, i)) = latest {
+            self.retry_after = Some(end.saturating_sub(self.now).max(1));
+            self.window = Some(Window::new(limits[i], windows[i].length()));
+        }
     }
 
     /// The decision for a check of a class the policy does not have.

@@ -96,6 +96,17 @@ pub enum OverrideError {
         /// The number of overrides the limiter holds.
         capacity: usize,
     },
+    /// A limit above what the class's counters hold. A class of two
+    /// nested windows keeps both counts in one word, sized when the
+    /// limiter is built (see [`Limiter::max_limits`](crate::Limiter::max_limits));
+    /// build with [`pack_windows(false)`](crate::LimiterBuilder::pack_windows)
+    /// for limits up to `u32::MAX` on every class.
+    TooLarge {
+        /// Position of the window (0 is the longest).
+        window: usize,
+        /// The largest limit that window holds.
+        max: u32,
+    },
 }
 
 impl fmt::Display for OverrideError {
@@ -110,6 +121,11 @@ impl fmt::Display for OverrideError {
             }
             Self::ZeroLimit => f.write_str("limits must be at least 1"),
             Self::Full { capacity } => write!(f, "all {capacity} override slots are in use"),
+            Self::TooLarge { window, max } => write!(
+                f,
+                "window {window} of the class holds limits up to {max}; \
+                 build the limiter with pack_windows(false) for larger ones"
+            ),
         }
     }
 }

@@ -118,6 +118,7 @@ mod length;
 mod limiter;
 mod overrides;
 mod pacer;
+mod packed;
 mod policy;
 pub mod policy_file;
 mod sync;

@@ -8,13 +8,15 @@ use foldhash::SharedSeed;
 
 use crate::class::Class;
 use crate::clock::{Clock, CoarseClock};
-use crate::counter::{self, Admission, Observed};
+use crate::counter::{self, Admission, Observed, Tally};
 use crate::decision::{Decision, Outcome};
 use crate::error::{BuildError, OverrideError};
 use crate::headers::{policy_field, PolicyField};
 use crate::overrides::Overrides;
+use crate::packed::Packing;
 use crate::policy::{ClassPolicy, Policy, MAX_WINDOWS};
-use crate::table::{Slot, Table};
+use crate::sync::AtomicU64;
+use crate::table::{Home, Layout, Slot, Table};
 use crate::window::Window;
 
 /// What a check of a new key does when every slot it may use holds live
@@ -50,6 +52,7 @@ pub struct LimiterBuilder<C = CoarseClock> {
     override_capacity: usize,
     on_full: OnFull,
     seed: Option<u64>,
+    pack: bool,
 }
 
 impl<C: Clock> LimiterBuilder<C> {
@@ -62,6 +65,7 @@ impl<C: Clock> LimiterBuilder<C> {
             override_capacity: self.override_capacity,
             on_full: self.on_full,
             seed: self.seed,
+            pack: self.pack,
         }
     }
 
@@ -92,6 +96,23 @@ impl<C: Clock> LimiterBuilder<C> {
     /// choose keys that collide.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Whether a class of two nested windows (the short length divides the
+    /// long one, as in the reference policy) keeps both counts in one word
+    /// (default: `true`).
+    ///
+    /// One word makes a check one atomic exchange instead of two, and
+    /// every check linearizable. The word's count fields are sized when
+    /// the limiter is built, from the class's limits and the policy's
+    /// overrides, with the spare bits shared out (for the reference policy:
+    /// 262,143 per minute, 65,535 per 10 seconds; see
+    /// [`Limiter::max_limits`]); a run-time override above them is refused
+    /// with [`OverrideError::TooLarge`]. With `false`, every window has its
+    /// own word and any limit up to `u32::MAX` can be set at run time.
+    pub fn pack_windows(mut self, pack: bool) -> Self {
+        self.pack = pack;
         self
     }
 
@@ -132,8 +153,34 @@ impl<C: Clock> LimiterBuilder<C> {
                 limits
             })
             .collect();
+        let packings = self
+            .policy
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(c, cp)| {
+                if !self.pack {
+                    return None;
+                }
+                let mut max = [0u32; 2];
+                let class_limits = cp.windows.iter().map(Window::limit);
+                let overrides = self
+                    .policy
+                    .overrides
+                    .iter()
+                    .filter(|o| o.class.index() == c)
+                    .flat_map(|o| o.limits.iter().copied().enumerate());
+                for (i, l) in class_limits.enumerate().chain(overrides) {
+                    if let Some(m) = max.get_mut(i) {
+                        *m = (*m).max(l);
+                    }
+                }
+                Packing::new(&cp.windows, max)
+            })
+            .collect();
         let limiter = Limiter {
             clock: self.clock,
+            packings,
             hasher,
             table,
             overrides,
@@ -169,6 +216,8 @@ pub struct Limiter<C = CoarseClock> {
     /// Per class, its windows' limits (longest first), zero-padded: the
     /// limits of a key with no override, ready to copy.
     class_limits: Box<[Limits]>,
+    /// Per class, how its two windows share one word, if they do.
+    packings: Box<[Option<Packing>]>,
     policy: Policy,
 }
 
@@ -182,8 +231,124 @@ impl Limiter<CoarseClock> {
             override_capacity: DEFAULT_OVERRIDE_CAPACITY,
             on_full: OnFull::Deny,
             seed: None,
+            pack: true,
         }
     }
+}
+
+/// What a check returns: the decision alone (the public checks), or with
+/// the windows it was made on (the models and the differential tests).
+trait Report {
+    fn report<const N: usize>(decision: Decision, seen: &Tally<N>) -> Self;
+}
+
+impl Report for Decision {
+    #[inline(always)]
+    fn report<const N: usize>(decision: Decision, _: &Tally<N>) -> Self {
+        decision
+    }
+}
+
+impl Report for (Decision, Observed) {
+    fn report<const N: usize>(decision: Decision, seen: &Tally<N>) -> Self {
+        (decision, seen.observed())
+    }
+}
+
+/// How a check reads and counts the window words of one state of a class
+/// of `N` windows: one word per window ([`Separate`]), or two nested
+/// windows in one word ([`Packing`]).
+trait State<const N: usize>: Copy {
+    /// The windows at `now` (see `counter::observe`).
+    fn observe(self, slot: Slot<'_>, windows: &[Window; N], now: u64) -> Tally<N>;
+    /// Admits `cost` in every window or none (see `counter::admit`).
+    fn admit(
+        self,
+        slot: Slot<'_>,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        now: u64,
+        cost: u32,
+    ) -> Admission<Tally<N>>;
+    /// Takes back an admission counted in a slot that was reclaimed.
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32);
+}
+
+/// One word per window.
+#[derive(Debug, Clone, Copy)]
+struct Separate;
+
+/// The table holds as many words per slot as the widest class has
+/// windows, so the words are always there; were they not, the state would
+/// read as empty and nothing would be counted.
+impl<const N: usize> State<N> for Separate {
+    #[inline(always)]
+    fn observe(self, slot: Slot<'_>, windows: &[Window; N], now: u64) -> Tally<N> {
+        match slot.words_n::<N>() {
+            Some(words) => counter::observe(words, windows, now),
+            None => Tally::fresh(windows, now),
+        }
+    }
+
+    #[inline(always)]
+    fn admit(
+        self,
+        slot: Slot<'_>,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        now: u64,
+        cost: u32,
+    ) -> Admission<Tally<N>> {
+        match slot.words_n::<N>() {
+            Some(words) => counter::admit(words, windows, limits, now, cost),
+            None => Admission::Denied(Tally::fresh(windows, now)),
+        }
+    }
+
+    #[inline(always)]
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32) {
+        if let Some(words) = slot.words_n::<N>() {
+            counter::undo(words, admitted, cost);
+        }
+    }
+}
+
+impl State<2> for &Packing {
+    #[inline(always)]
+    fn observe(self, slot: Slot<'_>, windows: &[Window; 2], now: u64) -> Tally<2> {
+        match first_word(slot) {
+            Some(word) => Packing::observe(self, word, now),
+            None => Tally::fresh(windows, now),
+        }
+    }
+
+    #[inline(always)]
+    fn admit(
+        self,
+        slot: Slot<'_>,
+        windows: &[Window; 2],
+        limits: &[u32; 2],
+        now: u64,
+        cost: u32,
+    ) -> Admission<Tally<2>> {
+        match first_word(slot) {
+            Some(word) => Packing::admit(self, word, limits, now, cost),
+            None => Admission::Denied(Tally::fresh(windows, now)),
+        }
+    }
+
+    #[inline(always)]
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<2>, cost: u32) {
+        if let Some(word) = first_word(slot) {
+            Packing::undo(self, word, admitted, cost);
+        }
+    }
+}
+
+/// The first window word of a slot.
+#[inline(always)]
+fn first_word(slot: Slot<'_>) -> Option<&AtomicU64> {
+    slot.words_n::<1>().map(|[word]| word)
 }
 
 /// Limits of one check: one per window of the class.
@@ -254,7 +419,7 @@ impl<C: Clock> Limiter<C> {
         cost: u32,
         now: Duration,
     ) -> Decision {
-        self.decide(key, class, cost, now).0
+        self.run::<Decision, K>(key, class, cost, now)
     }
 
     /// Checks (or, for a cost of 0, peeks), returning the decision and the
@@ -267,51 +432,86 @@ impl<C: Clock> Limiter<C> {
         cost: u32,
         now: Duration,
     ) -> (Decision, Observed) {
+        self.run::<(Decision, Observed), K>(key, class, cost, now)
+    }
+
+    /// Checks (or peeks), reporting as `O` asks.
+    #[inline]
+    fn run<O: Report, K: Hash + ?Sized>(
+        &self,
+        key: &K,
+        class: Class,
+        cost: u32,
+        now: Duration,
+    ) -> O {
         let now = now.as_secs();
         let Some(cp) = self.policy.class_policy(class) else {
-            return (Decision::unknown_class(now), Observed::fresh(&[], now));
+            return O::report(Decision::unknown_class(now), &Tally::<0>::fresh(&[], now));
         };
-        let windows = &cp.windows[..];
+        // One copy of the check per window count (a policy has 1 to
+        // MAX_WINDOWS windows per class).
+        match cp.windows.len() {
+            1 => self.decide_n::<1, O, K, _>(key, class, cp, Separate, cost, now),
+            2 => match self.packings.get(class.index()).and_then(Option::as_ref) {
+                Some(packing) => self.decide_n::<2, O, K, _>(key, class, cp, packing, cost, now),
+                None => self.decide_n::<2, O, K, _>(key, class, cp, Separate, cost, now),
+            },
+            3 => self.decide_n::<3, O, K, _>(key, class, cp, Separate, cost, now),
+            _ => self.decide_n::<MAX_WINDOWS, O, K, _>(key, class, cp, Separate, cost, now),
+        }
+    }
+
+    /// [`decide`](Self::decide) for a class of exactly `N` windows.
+    #[inline(always)]
+    fn decide_n<const N: usize, O: Report, K: Hash + ?Sized, S: State<N>>(
+        &self,
+        key: &K,
+        class: Class,
+        cp: &ClassPolicy,
+        state: S,
+        cost: u32,
+        now: u64,
+    ) -> O {
+        let Some(windows) = cp.windows.first_chunk::<N>() else {
+            // Policies are validated to have 1..=MAX_WINDOWS windows per
+            // class; a class that does not is treated as unknown.
+            return O::report(Decision::unknown_class(now), &Tally::<0>::fresh(&[], now));
+        };
         let hash = self.hash(key, class);
-        let limits = self.limits(class, cp, hash);
-        let limits = &limits[..windows.len()];
+        let limits = self.limits::<N>(class, hash);
+        let home = self.table.home(hash, class.0);
         if cost == 0 {
-            let seen = self.observe(hash, class, windows, now);
-            let outcome = if seen.fits_all(1, limits) {
+            let seen = self.observe(&home, windows, state, now);
+            let outcome = if seen.fits_all(1, &limits) {
                 Outcome::Allowed
             } else {
                 Outcome::Denied
             };
-            return (
-                Decision::from_windows(outcome, windows, limits, &seen, now, 1),
-                seen,
-            );
+            let d = Decision::from_windows(outcome, windows, &limits, &seen, now, 1);
+            return O::report(d, &seen);
         }
         if limits.iter().any(|&l| l < cost) {
-            let seen = self.observe(hash, class, windows, now);
+            let seen = self.observe(&home, windows, state, now);
             let d =
-                Decision::from_windows(Outcome::CostTooLarge, windows, limits, &seen, now, cost);
-            return (d, seen);
+                Decision::from_windows(Outcome::CostTooLarge, windows, &limits, &seen, now, cost);
+            return O::report(d, &seen);
         }
-        let home = self.table.home(hash, class.0);
         loop {
             let slot = match self.table.find(&home) {
                 Some(slot) => slot,
-                None => match self.table.insert(&home, now, |c| self.windows_of(c)) {
+                None => match self.table.insert(&home, now, |c| self.layout_of(c)) {
                     Ok(slot) => slot,
-                    Err(full) => return self.full(cp, limits, now, cost, full.frees_at),
+                    Err(full) => return self.full(windows, &limits, now, cost, full.frees_at),
                 },
             };
-            let floor = self.table.floor(slot);
-            let at = now.max(floor);
-            let words = self.table.words(slot);
-            let admission = counter::admit(words, windows, limits, at, cost);
-            if !self.table.still_owns(slot, floor) {
+            let floor = slot.floor();
+            let admission = state.admit(slot, windows, &limits, now.max(floor), cost);
+            if !slot.still_owns(floor) {
                 // The slot was reclaimed under this check, or its floor
                 // raised: take back what was counted in it and look the
                 // key up again.
                 if let Admission::Admitted(seen) = admission {
-                    counter::undo(words, &seen, cost);
+                    state.undo(slot, &seen, cost);
                 }
                 continue;
             }
@@ -319,10 +519,8 @@ impl<C: Clock> Limiter<C> {
                 Admission::Admitted(seen) => (Outcome::Allowed, seen),
                 Admission::Denied(seen) => (Outcome::Denied, seen),
             };
-            return (
-                Decision::from_windows(outcome, windows, limits, &seen, now, cost),
-                seen,
-            );
+            let d = Decision::from_windows(outcome, windows, &limits, &seen, now, cost);
+            return O::report(d, &seen);
         }
     }
 
@@ -378,6 +576,13 @@ impl<C: Clock> Limiter<C> {
         if limits.contains(&0) {
             return Err(OverrideError::ZeroLimit);
         }
+        if let Some(packing) = self.packings.get(class.index()).and_then(Option::as_ref) {
+            for (window, (&limit, max)) in limits.iter().zip(packing.max_limits()).enumerate() {
+                if limit > max {
+                    return Err(OverrideError::TooLarge { window, max });
+                }
+            }
+        }
         self.overrides
             .set(self.hash(key, class), limits)
             .map_err(|()| OverrideError::Full {
@@ -394,7 +599,7 @@ impl<C: Clock> Limiter<C> {
     /// longest window first; `None` for an unknown class.
     pub fn limits_for<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<Vec<Window>> {
         let cp = self.policy.class_policy(class)?;
-        let limits = self.limits(class, cp, self.hash(key, class));
+        let limits = self.limits::<MAX_WINDOWS>(class, self.hash(key, class));
         Some(
             cp.windows
                 .iter()
@@ -404,11 +609,26 @@ impl<C: Clock> Limiter<C> {
         )
     }
 
+    /// The largest limit each window of `class` can hold, longest window
+    /// first: what [`set_override_limits`](Self::set_override_limits)
+    /// accepts. `u32::MAX` unless the class keeps two nested windows in one
+    /// word (see [`LimiterBuilder::pack_windows`]); `None` for an unknown
+    /// class.
+    pub fn max_limits(&self, class: Class) -> Option<Vec<u32>> {
+        let cp = self.policy.class_policy(class)?;
+        Some(
+            match self.packings.get(class.index()).and_then(Option::as_ref) {
+                Some(packing) => packing.max_limits().to_vec(),
+                None => vec![u32::MAX; cp.windows.len()],
+            },
+        )
+    }
+
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`, with
     /// the key's own limits; `None` for an unknown class. No allocation.
     pub fn policy_field<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<PolicyField> {
         let cp = self.policy.class_policy(class)?;
-        let limits = self.limits(class, cp, self.hash(key, class));
+        let limits = self.limits::<MAX_WINDOWS>(class, self.hash(key, class));
         let mut windows = [Window::new(0, cp.primary().length()); MAX_WINDOWS];
         for ((slot, w), l) in windows.iter_mut().zip(&cp.windows).zip(limits) {
             *slot = Window::new(l, w.length());
@@ -434,69 +654,85 @@ impl<C: Clock> Limiter<C> {
         h.finish()
     }
 
-    fn windows_of(&self, class: u8) -> &[Window] {
-        self.policy
-            .classes
-            .get(usize::from(class))
-            .map_or(&[], |c| &c.windows[..])
+    /// How the state of class index `class` sits in a slot's words.
+    fn layout_of(&self, class: u8) -> Layout<'_> {
+        let c = usize::from(class);
+        match self.packings.get(c).and_then(Option::as_ref) {
+            Some(packing) => Layout::Packed(packing),
+            None => Layout::Words(self.policy.classes.get(c).map_or(&[], |cp| &cp.windows[..])),
+        }
     }
 
+    /// The limits of the first `N` windows of `class` for the key with
+    /// hash `hash`: its override, or the class's.
     #[inline]
-    fn limits(&self, class: Class, cp: &ClassPolicy, hash: u64) -> Limits {
+    fn limits<const N: usize>(&self, class: Class, hash: u64) -> [u32; N] {
         let base = self
             .class_limits
             .get(class.index())
             .copied()
             .unwrap_or([0; MAX_WINDOWS]);
-        let mut limits = base;
-        let n = cp.windows.len();
-        if self.overrides.get(hash, &mut limits[..n]) {
+        let mut limits: [u32; N] = std::array::from_fn(|i| base.get(i).copied().unwrap_or(0));
+        let class_limits = limits;
+        if self.overrides.get(hash, &mut limits) {
             limits
         } else {
-            base
+            class_limits
         }
     }
 
     /// The key's windows at `now`, or empty windows if it is not tracked.
-    fn observe(&self, hash: u64, class: Class, windows: &[Window], now: u64) -> Observed {
-        let home = self.table.home(hash, class.0);
+    #[inline]
+    fn observe<const N: usize, S: State<N>>(
+        &self,
+        home: &Home,
+        windows: &[Window; N],
+        state: S,
+        now: u64,
+    ) -> Tally<N> {
         loop {
-            let Some(slot): Option<Slot> = self.table.find(&home) else {
-                return Observed::fresh(windows, now);
+            let Some(slot): Option<Slot<'_>> = self.table.find(home) else {
+                return Tally::fresh(windows, now);
             };
-            let floor = self.table.floor(slot);
-            let seen = counter::observe(self.table.words(slot), windows, now.max(floor));
-            if self.table.still_owns(slot, floor) {
+            let floor = slot.floor();
+            let seen = state.observe(slot, windows, now.max(floor));
+            if slot.still_owns(floor) {
                 return seen;
             }
         }
     }
 
-    fn full(
+    #[cold]
+    fn full<const N: usize, O: Report>(
         &self,
-        cp: &ClassPolicy,
-        limits: &[u32],
+        windows: &[Window; N],
+        limits: &[u32; N],
         now: u64,
         cost: u32,
         frees_at: u64,
-    ) -> (Decision, Observed) {
-        let mut seen = Observed::fresh(&cp.windows, now);
+    ) -> O {
+        let mut seen = Tally::fresh(windows, now);
         match self.on_full {
-            OnFull::Deny => (
-                Decision::table_full(cp.primary(), limits[0], now, frees_at),
-                seen,
-            ),
+            OnFull::Deny => {
+                let d = match (windows.first(), limits.first()) {
+                    (Some(&primary), Some(&limit)) => {
+                        Decision::table_full(primary, limit, now, frees_at)
+                    }
+                    _ => Decision::unknown_class(now),
+                };
+                O::report(d, &seen)
+            }
             OnFull::Allow => {
-                seen.count.iter_mut().take(seen.len).for_each(|c| *c = cost);
+                seen.count = [cost; N];
                 let d = Decision::from_windows(
                     Outcome::AllowedUntracked,
-                    &cp.windows,
+                    windows,
                     limits,
                     &seen,
                     now,
                     cost,
                 );
-                (d, seen)
+                O::report(d, &seen)
             }
         }
     }

@@ -68,6 +68,7 @@
 //! `max(now, floor)`.
 
 use crate::counter::{self, NEUTRAL};
+use crate::packed::Packing;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::window::Window;
 
@@ -94,11 +95,28 @@ fn class_of(tag: u64) -> u8 {
     u8::try_from((tag >> 8) & 0xFF).unwrap_or(u8::MAX)
 }
 
-/// When a window word holding live state at `now` frees up: the end of
-/// its window, or `None` if it holds nothing in a live window.
-fn live_end(word: u64, window: &Window, now: u64) -> Option<u64> {
-    let (index, count) = counter::view(word, window.index_at(now));
-    (count > 0).then(|| window.end_of(index))
+/// How a class's state sits in a slot's window words.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Layout<'w> {
+    /// One word per window (see `counter`).
+    Words(&'w [Window]),
+    /// Two nested windows in the first word (see `packed`).
+    Packed(&'w Packing),
+}
+
+impl Layout<'_> {
+    /// When window word `i` of a state holding live state at `now` frees
+    /// up: the end of its last window with a count, or `None` if it holds
+    /// nothing live.
+    fn live_end(&self, i: usize, word: u64, now: u64) -> Option<u64> {
+        match self {
+            Self::Words(windows) => windows.get(i).and_then(|w| {
+                let (index, count) = counter::view(word, w.index_at(now));
+                (count > 0).then(|| w.end_of(index))
+            }),
+            Self::Packed(p) => (i == 0).then(|| p.live_end(word, now)).flatten(),
+        }
+    }
 }
 
 /// A bucket's tags, aligned to a cache line.
@@ -114,11 +132,60 @@ pub(crate) struct Home {
     buckets: [usize; 2],
 }
 
-/// A slot found for a key, with the tag it had when found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot {
+/// A slot found for a key, with the tag it had when found, and its tag
+/// and words located once for the check that uses them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot<'t> {
     index: usize,
     tag: u64,
+    tag_word: &'t AtomicU64,
+    /// `[floor, window words...]`.
+    stride: &'t [AtomicU64],
+}
+
+impl PartialEq for Slot<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.index, self.tag) == (other.index, other.tag)
+    }
+}
+
+impl Eq for Slot<'_> {}
+
+impl<'t> Slot<'t> {
+    /// The floor (unix seconds) below which this slot never counts.
+    #[inline]
+    pub(crate) fn floor(&self) -> u64 {
+        // Relaxed: the floor was published by the tag's Release, which
+        // `find` acquired; a stale read only happens on a slot being
+        // reclaimed, and the tag re-check catches that.
+        self.stride.first().map_or(0, |f| f.load(Ordering::Relaxed))
+    }
+
+    /// The window words of a slot.
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn words(&self) -> &'t [AtomicU64] {
+        self.stride.get(1..).unwrap_or(&[])
+    }
+
+    /// The first `N` window words of a slot (`None` if the table was built
+    /// for fewer windows, which the limiter never asks for).
+    #[inline]
+    pub(crate) fn words_n<const N: usize>(&self) -> Option<&'t [AtomicU64; N]> {
+        self.stride.get(1..)?.first_chunk::<N>()
+    }
+
+    /// Whether the slot still belongs to the key it was found for, with
+    /// the floor (`floor`) the check counted at.
+    #[inline]
+    pub(crate) fn still_owns(&self, floor: u64) -> bool {
+        // Acquire: orders this read after the word operations before it;
+        // with their Acquire it sees a reclaim whose reset they read, and
+        // it acquires a restored tag's Release, which publishes a raised
+        // floor (module docs).
+        self.tag_word.load(Ordering::Acquire) == self.tag
+            // Relaxed: ordered after the tag's Acquire above.
+            && self.floor() == floor
+    }
 }
 
 /// Why a slot could not be reclaimed.
@@ -225,17 +292,14 @@ impl Table {
 
     /// Finds the slot of a tracked key, without locking.
     #[inline(always)]
-    pub(crate) fn find(&self, home: &Home) -> Option<Slot> {
+    pub(crate) fn find(&self, home: &Home) -> Option<Slot<'_>> {
         for &b in &home.buckets {
             for (j, tag) in self.tags[b].0[..self.usable].iter().enumerate() {
                 // Acquire: pairs with the Release that published the tag, so
                 // the slot's floor is visible.
                 let t = tag.load(Ordering::Acquire);
                 if t >> 8 == home.ident {
-                    return Some(Slot {
-                        index: slot_index(b, j),
-                        tag: t,
-                    });
+                    return Some(self.slot(slot_index(b, j), t));
                 }
             }
         }
@@ -258,45 +322,34 @@ impl Table {
         &self.words[start..start + stride]
     }
 
-    /// The floor (unix seconds) below which this slot never counts.
+    /// Slot `index`, seen with tag `tag`.
     #[inline]
-    pub(crate) fn floor(&self, slot: Slot) -> u64 {
-        // Relaxed: the floor was published by the tag's Release, which
-        // `find` acquired; a stale read only happens on a slot being
-        // reclaimed, and the tag re-check catches that.
-        self.stride(slot.index)[0].load(Ordering::Relaxed)
+    fn slot(&self, index: usize, tag: u64) -> Slot<'_> {
+        Slot {
+            index,
+            tag,
+            tag_word: self.tag(index),
+            stride: self.stride(index),
+        }
     }
 
-    /// The window words of a slot.
+    /// The window words of slot `index`.
     #[inline]
-    pub(crate) fn words(&self, slot: Slot) -> &[AtomicU64] {
-        &self.stride(slot.index)[1..]
-    }
-
-    /// Whether the slot still belongs to the key it was found for, with
-    /// the floor (`floor`) the check counted at.
-    #[inline]
-    pub(crate) fn still_owns(&self, slot: Slot, floor: u64) -> bool {
-        // Acquire: orders this read after the word operations before it;
-        // with their Acquire it sees a reclaim whose reset they read, and
-        // it acquires a restored tag's Release, which publishes a raised
-        // floor (module docs).
-        self.tag(slot.index).load(Ordering::Acquire) == slot.tag
-            // Relaxed: ordered after the tag's Acquire above.
-            && self.stride(slot.index)[0].load(Ordering::Relaxed) == floor
+    fn words_at(&self, index: usize) -> &[AtomicU64] {
+        self.stride(index).get(1..).unwrap_or(&[])
     }
 
     /// Finds or makes the slot of a key, under the locks of its buckets.
     ///
-    /// `windows_of` gives the windows of a class index (for judging
+    /// `layout_of` gives the layout of a class index (for judging
     /// whether another key's slot may be reclaimed). A slot is reclaimed
     /// when all its windows have ended at `max(now_secs, floor)`.
     pub(crate) fn insert<'w>(
         &self,
         home: &Home,
         now_secs: u64,
-        windows_of: impl Fn(u8) -> &'w [Window],
-    ) -> Result<Slot, Full> {
+        layout_of: impl Fn(u8) -> Layout<'w>,
+    ) -> Result<Slot<'_>, Full> {
         let [a, b] = home.buckets;
         let (first, second) = if a < b { (a, b) } else { (b, a) };
         let mut g_first: MutexGuard<'_, u64> = self.floors[first].lock();
@@ -309,10 +362,7 @@ impl Table {
         // slots) takes the key, which keeps buckets evenly filled.
         let room = |b: usize| {
             (0..self.usable)
-                .filter(|&j| {
-                    self.live_until(slot_index(b, j), now, &windows_of)
-                        .is_none()
-                })
+                .filter(|&j| self.live_until(slot_index(b, j), now, &layout_of).is_none())
                 .count()
         };
         let order = if room(a) >= room(b) { [a, b] } else { [b, a] };
@@ -329,7 +379,7 @@ impl Table {
         for &bucket in &order {
             for j in 0..self.usable {
                 let index = slot_index(bucket, j);
-                let reclaimed = self.reclaim(index, now, &windows_of);
+                let reclaimed = self.reclaim(index, now, &layout_of);
                 if matches!(
                     reclaimed,
                     Ok(_)
@@ -370,13 +420,13 @@ impl Table {
     }
 
     /// Hands slot `index` (empty or just reclaimed) to a new owner.
-    fn publish(&self, index: usize, tag: u64, floor: u64) -> Slot {
+    fn publish(&self, index: usize, tag: u64, floor: u64) -> Slot<'_> {
         // Relaxed: published by the tag's Release below.
         self.stride(index)[0].store(floor, Ordering::Relaxed);
         // Release: a finder that acquires the tag sees the floor and the
         // neutral words.
         self.tag(index).store(tag, Ordering::Release);
-        Slot { index, tag }
+        self.slot(index, tag)
     }
 
     /// Whether slot `index` holds live state at `now` (in a locked
@@ -386,20 +436,19 @@ impl Table {
         &self,
         index: usize,
         now: u64,
-        windows_of: &impl Fn(u8) -> &'w [Window],
+        layout_of: &impl Fn(u8) -> Layout<'w>,
     ) -> Option<u64> {
         // Relaxed: the bucket is locked; tags change only under its lock.
         let tag = self.tag(index).load(Ordering::Relaxed);
         if tag == EMPTY {
             return None;
         }
-        let windows = windows_of(class_of(tag));
-        let words = self.words(Slot { index, tag });
-        words
+        let layout = layout_of(class_of(tag));
+        self.words_at(index)
             .iter()
-            .zip(windows)
+            .enumerate()
             // Relaxed: a judgement only; `reclaim` re-validates each word.
-            .filter_map(|(word, w)| live_end(word.load(Ordering::Relaxed), w, now))
+            .filter_map(|(i, word)| layout.live_end(i, word.load(Ordering::Relaxed), now))
             .max()
     }
 
@@ -409,9 +458,9 @@ impl Table {
         &self,
         index: usize,
         now: u64,
-        windows_of: &impl Fn(u8) -> &'w [Window],
+        layout_of: &impl Fn(u8) -> Layout<'w>,
     ) -> Result<u64, Refusal> {
-        if let Some(end) = self.live_until(index, now, windows_of) {
+        if let Some(end) = self.live_until(index, now, layout_of) {
             return Err(Refusal {
                 frees_at: end,
                 disturbed: false,
@@ -420,13 +469,13 @@ impl Table {
         let tag_word = self.tag(index);
         // Relaxed: the bucket is locked; tags change only under its lock.
         let old = tag_word.load(Ordering::Relaxed);
-        let windows = windows_of(class_of(old));
+        let layout = layout_of(class_of(old));
         // Relaxed: the Release of each word reset below carries it.
         tag_word.store(RECLAIMING, Ordering::Relaxed);
-        for (i, word) in self.words(Slot { index, tag: old }).iter().enumerate() {
+        for (i, word) in self.words_at(index).iter().enumerate() {
             // Relaxed: the compare-exchange validates it.
             let seen = word.load(Ordering::Relaxed);
-            let live = windows.get(i).and_then(|w| live_end(seen, w, now));
+            let live = layout.live_end(i, seen, now);
             // Release: a check that reads the neutral word then sees the
             // reclaiming tag (module docs).
             let reset = live.is_none()
@@ -472,7 +521,7 @@ mod loom_tests;
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::counter::{admit, Admission};
+    use crate::counter::{admit_any as admit, Admission};
     use crate::length::WindowLength;
 
     fn minute() -> Vec<Window> {
@@ -508,10 +557,10 @@ mod tests {
         let t = Table::new(16, 1).unwrap();
         let home = t.home(42, 0);
         assert_eq!(t.find(&home), None);
-        let slot = t.insert(&home, 100, |_| &w).unwrap();
+        let slot = t.insert(&home, 100, |_| Layout::Words(&w)).unwrap();
         assert_eq!(t.find(&home), Some(slot));
-        assert_eq!(t.insert(&home, 100, |_| &w).unwrap(), slot);
-        assert!(t.still_owns(slot, t.floor(slot)));
+        assert_eq!(t.insert(&home, 100, |_| Layout::Words(&w)).unwrap(), slot);
+        assert!(slot.still_owns(slot.floor()));
         assert_eq!(t.occupied(), 1);
     }
 
@@ -526,10 +575,10 @@ mod tests {
                 // An odd multiplier spreads consecutive keys like a hash.
                 let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17), 0);
                 let slot = t
-                    .insert(&home, 100, |_| &w)
+                    .insert(&home, 100, |_| Layout::Words(&w))
                     .unwrap_or_else(|e| panic!("key {k} of {capacity}: {e:?}"));
                 assert!(matches!(
-                    admit(t.words(slot), &w, &[2], 100, 1),
+                    admit(slot.words(), &w, &[2], 100, 1),
                     Admission::Admitted(_)
                 ));
             }
@@ -544,9 +593,9 @@ mod tests {
         let mut slots = Vec::new();
         for k in 0..16u64 {
             let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
-            let slot = t.insert(&home, 100, |_| &w).unwrap();
+            let slot = t.insert(&home, 100, |_| Layout::Words(&w)).unwrap();
             assert!(matches!(
-                admit(t.words(slot), &w, &[2], 100, 1),
+                admit(slot.words(), &w, &[2], 100, 1),
                 Admission::Admitted(_)
             ));
             slots.push(slot);
@@ -554,16 +603,16 @@ mod tests {
         let newcomer = t.home(0xFFFF_0000_1234, 0);
         // Every slot is live until the minute ends at 120.
         assert_eq!(
-            t.insert(&newcomer, 110, |_| &w),
+            t.insert(&newcomer, 110, |_| Layout::Words(&w)),
             Err(Full { frees_at: 120 })
         );
-        assert!(slots.iter().all(|&s| t.still_owns(s, 100)));
+        assert!(slots.iter().all(|&s| s.still_owns(100)));
         // At 120 the old windows have ended: a slot is reclaimed.
-        let slot = t.insert(&newcomer, 120, |_| &w).unwrap();
-        assert_eq!(slots.iter().filter(|&&s| !t.still_owns(s, 100)).count(), 1);
-        assert_eq!(t.floor(slot), 120);
-        assert!(t
-            .words(slot)
+        let slot = t.insert(&newcomer, 120, |_| Layout::Words(&w)).unwrap();
+        assert_eq!(slots.iter().filter(|&&s| !s.still_owns(100)).count(), 1);
+        assert_eq!(slot.floor(), 120);
+        assert!(slot
+            .words()
             .iter()
             .all(|w| w.load(Ordering::Relaxed) == NEUTRAL));
     }

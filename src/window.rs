@@ -49,9 +49,100 @@ impl Window {
     }
 }
 
+/// Division by a fixed window length with a multiplication: a check
+/// computes the index of each window it counts in, and a divide
+/// instruction takes several times as long as the rest of that arithmetic.
+///
+/// For a numerator below 2^32 (unix seconds until 2106) the quotient is
+/// `(n * m) >> 64` with `m = ceil(2^64 / d)`, exact for every 32-bit `n`
+/// and `d` (Lemire, Kaser and Kurz, "Faster remainder by direct
+/// computation", 2019); larger numerators, and `d = 1`, divide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Divisor {
+    d: u64,
+    /// `ceil(2^64 / d)` when `2 <= d < 2^32`, else 0 (divide).
+    m: u64,
+}
+
+impl Divisor {
+    /// Division by `d` (at least 1: a window length).
+    pub(crate) const fn new(d: u64) -> Self {
+        let m = if d >= 2 && d >> 32 == 0 {
+            // d >= 2, so the quotient is below 2^63 and the sum cannot overflow.
+            #[allow(clippy::arithmetic_side_effects)]
+            let m = u64::MAX / d + 1;
+            m
+        } else {
+            0
+        };
+        Self { d, m }
+    }
+
+    /// The divisor.
+    pub(crate) const fn get(self) -> u64 {
+        self.d
+    }
+
+    /// `n / d` (0 for a divisor of 0, which window lengths never are).
+    #[inline(always)]
+    pub(crate) const fn divide(self, n: u64) -> u64 {
+        if n >> 32 == 0 && self.m != 0 {
+            // Truncation intended: the high half of the 128-bit product,
+            // which cannot overflow (both factors are below 2^64).
+            #[allow(clippy::cast_possible_truncation)]
+            let q = ((n as u128).wrapping_mul(self.m as u128) >> 64) as u64;
+            q
+        } else {
+            match n.checked_div(self.d) {
+                Some(q) => q,
+                None => 0,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn divisors_agree_with_division() {
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            // xorshift64*: a cheap spread of test values.
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        };
+        let mut divisors = vec![
+            1,
+            2,
+            3,
+            7,
+            10,
+            60,
+            3_600,
+            86_400,
+            1 << 31,
+            (1 << 32) - 1,
+            1 << 32,
+        ];
+        divisors.push(crate::length::WindowLength::MAX_SECS);
+        divisors.extend((0..200).map(|_| next() % (1 << 32) + 1));
+        for &d in &divisors {
+            let div = Divisor::new(d);
+            let mut ns = vec![0, 1, d - 1, d, d + 1, (1 << 32) - 1, 1 << 32, u64::MAX];
+            for k in [1u64, 2, 1_000, 1 << 20] {
+                ns.extend([k.saturating_mul(d).saturating_sub(1), k.saturating_mul(d)]);
+            }
+            ns.extend((0..500).map(|_| next() >> 32));
+            ns.extend((0..50).map(|_| next()));
+            for n in ns {
+                assert_eq!(div.divide(n), n / d, "{n} / {d}");
+            }
+        }
+    }
 
     #[test]
     fn windows_are_epoch_aligned() {

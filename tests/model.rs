@@ -29,15 +29,17 @@ fn config() -> impl Strategy<Value = Config> {
         any::<bool>(),
         any::<u64>(),
         0u64..120_000,
+        any::<bool>(),
     )
         .prop_map(
-            |(policy, capacity, override_capacity, allow, seed, start_ms)| Config {
+            |(policy, capacity, override_capacity, allow, seed, start_ms, pack)| Config {
                 policy,
                 capacity,
                 override_capacity,
                 on_full: if allow { OnFull::Allow } else { OnFull::Deny },
                 seed,
                 start_ms,
+                pack,
             },
         )
 }

@@ -19,11 +19,16 @@ use std::time::Duration;
 use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
-use tollgate_bench::{open_policy, spent_policy, str_keys, u64_keys, visiting_order, Cycle, T0};
+use tollgate_bench::{
+    open_policy, packed_limiter, spent_policy, str_keys, u64_keys, visiting_order, Cycle, Ticker,
+    T0,
+};
 
 const ROWS: &[&str] = &[
     "tollgate_check_at_u64_1",
     "tollgate_check_at_u64_1k",
+    "tollgate_check_at_packed_u64_1",
+    "tollgate_check_at_packed_u64_1k",
     "tollgate_check_at_str_1k",
     "tollgate_check_system_clock_u64_1k",
     "tollgate_check_at_denied_u64_1",
@@ -68,6 +73,24 @@ fn main() {
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 black_box(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+            }
+        }
+        "tollgate_check_at_packed_u64_1" | "tollgate_check_at_packed_u64_1k" => {
+            let n = if row.ends_with("_1k") { 1_000 } else { 1 };
+            let limiter = packed_limiter(n);
+            let keys = u64_keys(n);
+            let mut ticker = Ticker::new();
+            for k in &keys {
+                assert!(limiter.check_at(k, Class::READ, ticker.next()).is_allowed());
+            }
+            let order = visiting_order(&keys, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                black_box(limiter.check_at(
+                    black_box(keys.next()),
+                    Class::READ,
+                    black_box(ticker.next()),
+                ));
             }
         }
         "tollgate_check_system_clock_u64_1k" => {

@@ -14,8 +14,8 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    open_limiter, open_policy_one_window, spent_policy, str_keys, u64_keys, visiting_order, Cycle,
-    T0,
+    open_limiter, open_policy_one_window, packed_limiter, spent_policy, str_keys, u64_keys,
+    visiting_order, Cycle, Ticker, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -85,6 +85,34 @@ fn tollgate_rows(c: &mut Criterion) {
         b.iter(|| one.check_at(black_box(&7u64), Class::READ, black_box(now)));
     });
     assert!(one.peek_at(&7u64, Class::READ, now).is_allowed());
+
+    // The reference policy's shape in one word (`packed_policy`), with a
+    // time that moves on so that no key reaches its limits.
+    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", 1_000_000)] {
+        let limiter = packed_limiter(n);
+        let keys = u64_keys(n);
+        let mut ticker = Ticker::new();
+        for k in &keys {
+            assert!(limiter.check_at(k, Class::READ, ticker.next()).is_allowed());
+        }
+        let order = visiting_order(&keys, SEED);
+        g.bench_function(format!("tollgate_check_at_packed/u64_{label}"), |b| {
+            let mut keys = Cycle::new(&order);
+            b.iter(|| {
+                limiter.check_at(
+                    black_box(keys.next()),
+                    Class::READ,
+                    black_box(ticker.next()),
+                )
+            });
+        });
+        assert!(
+            limiter
+                .peek_at(&order[0], Class::READ, ticker.next())
+                .is_allowed(),
+            "the row ran into its limit"
+        );
+    }
 
     let strings = str_keys(1_000);
     let (limiter, order) = tracked(&strings);

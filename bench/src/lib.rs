@@ -64,6 +64,74 @@ pub fn spent_policy() -> Policy {
         .expect("a valid policy")
 }
 
+/// The reference policy's shape (a minute and its 10-second burst) with
+/// the largest limits whose counts still share one word (262,143 and
+/// 65,535: see `LimiterBuilder::pack_windows`), for the rows of the
+/// one-word layout. Those rows move their time on with a [`Ticker`] so
+/// that no key reaches the limits.
+///
+/// # Panics
+///
+/// Never for these constants.
+pub fn packed_policy() -> Policy {
+    let minute = WindowLength::from_secs(60).expect("60 s is a valid window");
+    let ten = WindowLength::from_secs(10).expect("10 s is a valid window");
+    Policy::builder()
+        .class("read", &["GET"], 262_143, minute)
+        .burst_limit(65_535, ten)
+        .build()
+        .expect("a valid policy")
+}
+
+/// A limiter over [`packed_policy`] sized for `keys` tracked states.
+///
+/// # Panics
+///
+/// If the limiter cannot be built, or its class does not pack.
+pub fn packed_limiter(keys: usize) -> Limiter {
+    let limiter = Limiter::builder(packed_policy())
+        .capacity(keys)
+        .seed(0x7011_6a7e)
+        .build()
+        .expect("a valid capacity");
+    assert_eq!(
+        limiter.max_limits(tollgate::Class::READ),
+        Some(vec![262_143, 65_535]),
+        "the class packs into one word"
+    );
+    limiter
+}
+
+/// A time for `check_at` that moves on by 10 seconds every 2^15 calls,
+/// starting at [`T0`]: at most 32,768 checks of one key fall in one
+/// 10-second window (and 196,608 in a minute), under [`packed_policy`]'s
+/// limits.
+#[derive(Debug)]
+pub struct Ticker {
+    calls: u64,
+}
+
+impl Ticker {
+    /// A ticker at [`T0`].
+    pub const fn new() -> Self {
+        Self { calls: 0 }
+    }
+
+    /// The time of the next check.
+    #[inline(always)]
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> std::time::Duration {
+        self.calls = self.calls.wrapping_add(1);
+        std::time::Duration::from_secs(T0 + (self.calls >> 15) * 10)
+    }
+}
+
+impl Default for Ticker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A limiter over [`open_policy`] sized for `keys` tracked states, with a
 /// fixed seed so that runs are comparable.
 ///

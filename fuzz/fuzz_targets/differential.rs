@@ -21,6 +21,7 @@ struct Input {
     allow_when_full: bool,
     seed: u64,
     start_ms: u32,
+    pack: bool,
     ops: Vec<FuzzOp>,
 }
 
@@ -116,6 +117,7 @@ fuzz_target!(|input: Input| {
         },
         seed: input.seed,
         start_ms: u64::from(input.start_ms),
+        pack: input.pack,
     };
     let mut harness = Harness::new(&config);
     for op in input.ops.iter().take(512) {

@@ -118,7 +118,7 @@ fn model(
             Arc::new((0..spec.len()).map(|_| AtomicU64::new(NEUTRAL)).collect());
         let mut ledger = Ledger::default();
         for &(now, cost) in setup {
-            match admit(&words, &ws, &limits, now, cost) {
+            match admit_any(&words, &ws, &limits, now, cost) {
                 Admission::Admitted(seen) => ledger.admit(&seen, cost),
                 Admission::Denied(_) => panic!("setup denied"),
             }
@@ -129,7 +129,7 @@ fn model(
                 let (words, ws, limits) = (words.clone(), ws.clone(), limits.clone());
                 thread::spawn(move || {
                     plan.iter()
-                        .map(|&(now, cost)| admit(&words, &ws, &limits, now, cost))
+                        .map(|&(now, cost)| admit_any(&words, &ws, &limits, now, cost))
                         .collect()
                 })
             })

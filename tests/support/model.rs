@@ -87,6 +87,9 @@ pub struct Config {
     pub seed: u64,
     /// Start time, milliseconds after 2025-05-06T00:00:00Z.
     pub start_ms: u64,
+    /// Whether classes of two nested windows share one word
+    /// (`LimiterBuilder::pack_windows`).
+    pub pack: bool,
 }
 
 /// The policies sequences run under: nested and non-nested windows, one
@@ -496,11 +499,14 @@ impl Model {
         )
     }
 
+    /// Sets an override; `max` is what the limiter reports each window
+    /// can hold (`Limiter::max_limits`).
     fn set_override(
         &mut self,
         key: u32,
         class: usize,
         limits: &[u32],
+        max: &[u32],
     ) -> Result<(), OverrideError> {
         let windows = self.classes.get(class).ok_or(OverrideError::UnknownClass)?;
         if limits.len() != windows.len() {
@@ -511,6 +517,14 @@ impl Model {
         }
         if limits.contains(&0) {
             return Err(OverrideError::ZeroLimit);
+        }
+        if let Some((window, (_, &max))) = limits
+            .iter()
+            .zip(max)
+            .enumerate()
+            .find(|(_, (&l, &m))| l > m)
+        {
+            return Err(OverrideError::TooLarge { window, max });
         }
         if !self.override_entries.contains(&(key, class)) {
             if self.override_entries.len() >= self.override_capacity {
@@ -538,6 +552,8 @@ pub struct Harness {
     tokens: Vec<Class>,
     /// Operations applied so far, for failure messages.
     step: usize,
+    /// Whether the limiter packs two nested windows into one word.
+    pack: bool,
 }
 
 /// 2025-05-06T00:00:00Z, in milliseconds.
@@ -562,6 +578,7 @@ impl Harness {
             .override_capacity(config.override_capacity)
             .on_full(config.on_full)
             .seed(config.seed)
+            .pack_windows(config.pack)
             .build()
             .expect("limiter");
         let exact_slots = (limiter.slots() == 2 * BUCKET_SLOTS).then_some(2 * BUCKET_SLOTS);
@@ -581,6 +598,7 @@ impl Harness {
             model,
             tokens: class_tokens(),
             step: 0,
+            pack: config.pack,
         }
     }
 
@@ -623,7 +641,8 @@ impl Harness {
                 let actual = self
                     .limiter
                     .set_override_limits(&key, self.class(class), limits);
-                let expected = self.model.set_override(key, class, limits);
+                let max = self.max_limits(class);
+                let expected = self.model.set_override(key, class, limits, &max);
                 assert_eq!(actual, expected, "step {step}: {op:?}");
             }
             Op::RemoveOverride { key, class } => {
@@ -657,6 +676,32 @@ impl Harness {
                 assert_eq!(windows.len(), limits.len());
             }
         }
+    }
+
+    /// What the limiter reports each window of class `i` can hold, checked
+    /// against its documented contract: `u32::MAX`, except for classes of
+    /// two nested windows when packing, whose maxima are at least the
+    /// class's limits.
+    fn max_limits(&self, i: usize) -> Vec<u32> {
+        let Some(max) = self.limiter.max_limits(self.class(i)) else {
+            return Vec::new();
+        };
+        if let Some(windows) = self.model.classes.get(i) {
+            assert_eq!(max.len(), windows.len());
+            let nested = matches!(windows.as_slice(), [long, short]
+                if long.length().as_secs() % short.length().as_secs() == 0);
+            for (&m, w) in max.iter().zip(windows) {
+                assert!(
+                    m >= w.limit(),
+                    "max {m} below the class limit {}",
+                    w.limit()
+                );
+                if !(self.pack && nested) {
+                    assert_eq!(m, u32::MAX);
+                }
+            }
+        }
+        max
     }
 
     fn class(&self, i: usize) -> Class {
