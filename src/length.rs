@@ -5,6 +5,7 @@
 //! the 429 body, so `"1m"` read from a file renders back as `"1m"`.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 /// more `<integer><unit>` parts with units `d`, `h`, `m`, `s` in that order
 /// (`"1h30m"`, `" 90s "`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct WindowLength(u64);
+pub struct WindowLength(NonZeroU32);
 
 impl WindowLength {
     /// The longest window accepted: 100 years of 365 days, in seconds. A
@@ -26,27 +27,36 @@ impl WindowLength {
     /// A window of `secs` seconds, or `None` when `secs` is 0 or above
     /// [`MAX_SECS`](Self::MAX_SECS).
     pub const fn from_secs(secs: u64) -> Option<Self> {
-        if secs == 0 || secs > Self::MAX_SECS {
-            None
-        } else {
-            Some(Self(secs))
+        if secs > Self::MAX_SECS {
+            return None;
+        }
+        // MAX_SECS is below 2^32, so the narrowing is exact; held in 32
+        // bits (with 0 as the niche), a `Window` is 8 bytes and an
+        // `Option<Window>` too, which keeps a `Decision` small.
+        #[allow(clippy::cast_possible_truncation)]
+        match NonZeroU32::new(secs as u32) {
+            Some(secs) => Some(Self(secs)),
+            None => None,
         }
     }
 
     /// The length in seconds (at least 1).
     pub const fn as_secs(self) -> u64 {
-        self.0
+        self.0.get() as u64
     }
 
     /// The length as a [`Duration`].
     pub const fn as_duration(self) -> Duration {
-        Duration::from_secs(self.0)
+        Duration::from_secs(self.as_secs())
     }
 }
 
+// Every accepted length fits the 32-bit representation.
+const _: () = assert!(WindowLength::MAX_SECS <= u32::MAX as u64);
+
 impl fmt::Display for WindowLength {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.0;
+        let secs = self.as_secs();
         let (n, unit) = if secs % 86_400 == 0 {
             (secs / 86_400, 'd')
         } else if secs % 3_600 == 0 {

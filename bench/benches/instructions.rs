@@ -20,8 +20,8 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    open_policy, packed_limiter, spent_policy, str_keys, u64_keys, visiting_order, Cycle, Ticker,
-    T0,
+    consume, open_policy, packed_limiter, spent_policy, str_keys, u64_keys, visiting_order, Cycle,
+    Ticker, T0,
 };
 
 const ROWS: &[&str] = &[
@@ -72,7 +72,7 @@ fn main() {
             let (limiter, order, now) = tollgate_u64(n);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+                consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
             }
         }
         "tollgate_check_at_packed_u64_1" | "tollgate_check_at_packed_u64_1k" => {
@@ -86,7 +86,7 @@ fn main() {
             let order = visiting_order(&keys, 0xB0_0C4E);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(limiter.check_at(
+                consume(limiter.check_at(
                     black_box(keys.next()),
                     Class::READ,
                     black_box(ticker.next()),
@@ -97,14 +97,14 @@ fn main() {
             let (limiter, order, _) = tollgate_u64(1_000);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(limiter.check(black_box(keys.next()), Class::READ));
+                consume(limiter.check(black_box(keys.next()), Class::READ));
             }
         }
         "tollgate_peek_at_u64_1k" => {
             let (limiter, order, now) = tollgate_u64(1_000);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(limiter.peek_at(black_box(keys.next()), Class::READ, black_box(now)));
+                consume(limiter.peek_at(black_box(keys.next()), Class::READ, black_box(now)));
             }
         }
         "tollgate_check_at_str_1k" => {
@@ -121,7 +121,7 @@ fn main() {
             let order = visiting_order(&strings, 0xB0_0C4E);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(limiter.check_at(
+                consume(limiter.check_at(
                     black_box(keys.next().as_str()),
                     Class::READ,
                     black_box(now),
@@ -137,7 +137,7 @@ fn main() {
             let now = Duration::from_secs(T0);
             assert!(limiter.check_at(&7u64, Class::READ, now).is_allowed());
             for _ in 0..iters {
-                black_box(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
+                consume(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
             }
         }
         "governor_keyed_u64_1k" => {
@@ -149,7 +149,7 @@ fn main() {
             let order = visiting_order(&keys, 0xB0_0C4E);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                let _ = black_box(limiter.check_key(black_box(keys.next())));
+                consume(limiter.check_key(black_box(keys.next())));
             }
         }
         "governor_keyed_string_1k" => {
@@ -161,13 +161,13 @@ fn main() {
             let order = visiting_order(&strings, 0xB0_0C4E);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                let _ = black_box(limiter.check_key(black_box(keys.next())));
+                consume(limiter.check_key(black_box(keys.next())));
             }
         }
         "governor_direct_1" => {
             let limiter = RateLimiter::direct(quota);
             for _ in 0..iters {
-                let _ = black_box(limiter.check());
+                consume(limiter.check());
             }
         }
         "pingora_rate_u64_1k" => {
@@ -179,7 +179,7 @@ fn main() {
             let order = visiting_order(&keys, 0xB0_0C4E);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
-                black_box(rate.observe(black_box(keys.next()), 1));
+                consume(rate.observe(black_box(keys.next()), 1));
             }
         }
         "baseline_packed_cas_1" => {
@@ -195,19 +195,14 @@ fn main() {
                     (index << 32) | 1
                 };
                 // Acquire on success, as tollgate's counter does.
-                let _ = black_box(word.compare_exchange(
-                    seen,
-                    next,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ));
+                consume(word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed));
             }
         }
         "baseline_fetch_add_1" => {
             let word = CachePadded::new(AtomicU64::new(0));
             for _ in 0..iters {
                 // Relaxed: a counter alone.
-                black_box(word.fetch_add(1, Ordering::Relaxed));
+                consume(word.fetch_add(1, Ordering::Relaxed));
             }
         }
         other => {

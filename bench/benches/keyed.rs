@@ -14,8 +14,8 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    open_limiter, open_policy_one_window, packed_limiter, spent_policy, str_keys, u64_keys,
-    visiting_order, Cycle, Ticker, T0,
+    consume, open_limiter, open_policy_one_window, packed_limiter, spent_policy, str_keys,
+    u64_keys, visiting_order, Cycle, Ticker, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -54,20 +54,22 @@ fn tollgate_rows(c: &mut Criterion) {
         let (limiter, order) = tracked(&u64_keys(n));
         g.bench_function(format!("tollgate_check/u64_{label}"), |b| {
             let mut keys = Cycle::new(&order);
-            b.iter(|| limiter.check(black_box(keys.next()), Class::READ));
+            b.iter(|| consume(limiter.check(black_box(keys.next()), Class::READ)));
         });
         if n <= 1_000 {
             // An explicit time: the setup's, fixed for the whole row.
             let now = SystemClock.now();
             g.bench_function(format!("tollgate_check_at/u64_{label}"), |b| {
                 let mut keys = Cycle::new(&order);
-                b.iter(|| limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+                b.iter(|| {
+                    consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)))
+                });
             });
         }
         if n == 1_000 {
             g.bench_function("tollgate_peek/u64_1k", |b| {
                 let mut keys = Cycle::new(&order);
-                b.iter(|| limiter.peek(black_box(keys.next()), Class::READ));
+                b.iter(|| consume(limiter.peek(black_box(keys.next()), Class::READ)));
             });
         }
         still_admitting(&limiter, &order[0]);
@@ -82,7 +84,7 @@ fn tollgate_rows(c: &mut Criterion) {
     let now = SystemClock.now();
     assert!(one.check_at(&7u64, Class::READ, now).is_allowed());
     g.bench_function("tollgate_check_at_one_window/u64_1", |b| {
-        b.iter(|| one.check_at(black_box(&7u64), Class::READ, black_box(now)));
+        b.iter(|| consume(one.check_at(black_box(&7u64), Class::READ, black_box(now))));
     });
     assert!(one.peek_at(&7u64, Class::READ, now).is_allowed());
 
@@ -118,7 +120,7 @@ fn tollgate_rows(c: &mut Criterion) {
     let (limiter, order) = tracked(&strings);
     g.bench_function("tollgate_check/str_1k", |b| {
         let mut keys = Cycle::new(&order);
-        b.iter(|| limiter.check(black_box(keys.next().as_str()), Class::READ));
+        b.iter(|| consume(limiter.check(black_box(keys.next().as_str()), Class::READ)));
     });
     still_admitting(&limiter, &order[0]);
 
@@ -131,7 +133,7 @@ fn tollgate_rows(c: &mut Criterion) {
     assert!(spent.check(&7u64, Class::READ).is_allowed());
     assert!(!spent.check(&7u64, Class::READ).is_allowed());
     g.bench_function("tollgate_check_denied/u64_1", |b| {
-        b.iter(|| spent.check(black_box(&7u64), Class::READ));
+        b.iter(|| consume(spent.check(black_box(&7u64), Class::READ)));
     });
     g.finish();
 }
@@ -147,7 +149,7 @@ fn governor_rows(c: &mut Criterion) {
         let order = visiting_order(&keys, SEED);
         g.bench_function(format!("governor_keyed/u64_{label}"), |b| {
             let mut keys = Cycle::new(&order);
-            b.iter(|| limiter.check_key(black_box(keys.next())));
+            b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
         });
     }
 
@@ -159,12 +161,12 @@ fn governor_rows(c: &mut Criterion) {
     let order = visiting_order(&strings, SEED);
     g.bench_function("governor_keyed/string_1k", |b| {
         let mut keys = Cycle::new(&order);
-        b.iter(|| limiter.check_key(black_box(keys.next())));
+        b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
     });
 
     let direct = RateLimiter::direct(open_quota());
     g.bench_function("governor_direct/1", |b| {
-        b.iter(|| direct.check());
+        b.iter(|| consume(direct.check()));
     });
     g.finish();
 }
@@ -179,7 +181,7 @@ fn pingora_rows(c: &mut Criterion) {
     let order = visiting_order(&keys, SEED);
     g.bench_function("pingora_rate/u64_1k", |b| {
         let mut keys = Cycle::new(&order);
-        b.iter(|| rate.observe(black_box(keys.next()), 1));
+        b.iter(|| consume(rate.observe(black_box(keys.next()), 1)));
     });
     g.finish();
 }
@@ -191,7 +193,7 @@ fn baseline_rows(c: &mut Criterion) {
     let word = CachePadded::new(AtomicU64::new(0));
     g.bench_function("baseline_fetch_add/1", |b| {
         // Relaxed: a counter alone, as cheap as an atomic increment gets.
-        b.iter(|| word.fetch_add(1, Ordering::Relaxed));
+        b.iter(|| consume(word.fetch_add(1, Ordering::Relaxed)));
     });
 
     // One compare-exchange on a word packing (window index << 32 | count):
@@ -209,7 +211,7 @@ fn baseline_rows(c: &mut Criterion) {
                 (index << 32) | 1
             };
             // Acquire on success, as tollgate's counter does.
-            word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed)
+            consume(word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed));
         });
     });
 
