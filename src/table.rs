@@ -214,8 +214,9 @@ pub(crate) struct Table {
     words: Box<[AtomicU64]>,
     /// Window words per slot.
     width: usize,
-    /// Slots of each bucket that inserts use: all of them, except in the
-    /// tiny tables of the loom models.
+    /// Slots of each bucket that inserts use in the tiny tables of the
+    /// loom models (all of them otherwise).
+    #[cfg(all(test, loom))]
     usable: usize,
 }
 
@@ -244,6 +245,7 @@ impl Table {
             floors: (0..buckets).map(|_| Mutex::new(0)).collect(),
             words: (0..words).map(|_| AtomicU64::new(NEUTRAL)).collect(),
             width,
+            #[cfg(all(test, loom))]
             usable: BUCKET_SLOTS,
         })
     }
@@ -255,6 +257,20 @@ impl Table {
         let mut table = Self::new(1, width).expect("capacity 1 is valid");
         table.usable = usable.clamp(1, BUCKET_SLOTS);
         table
+    }
+
+    /// Slots of each bucket that inserts use: a constant outside the loom
+    /// models, so that a lookup's loop over a bucket is unrolled.
+    #[inline(always)]
+    fn usable(&self) -> usize {
+        #[cfg(all(test, loom))]
+        {
+            self.usable
+        }
+        #[cfg(not(all(test, loom)))]
+        {
+            BUCKET_SLOTS
+        }
     }
 
     /// Slots in the table.
@@ -294,7 +310,7 @@ impl Table {
     #[inline(always)]
     pub(crate) fn find(&self, home: &Home) -> Option<Slot<'_>> {
         for &b in &home.buckets {
-            for (j, tag) in self.tags[b].0[..self.usable].iter().enumerate() {
+            for (j, tag) in self.tags[b].0[..self.usable()].iter().enumerate() {
                 // Acquire: pairs with the Release that published the tag, so
                 // the slot's floor is visible.
                 let t = tag.load(Ordering::Acquire);
@@ -361,13 +377,13 @@ impl Table {
         // Two-choice: the bucket with more room (empty or reclaimable
         // slots) takes the key, which keeps buckets evenly filled.
         let room = |b: usize| {
-            (0..self.usable)
+            (0..self.usable())
                 .filter(|&j| self.live_until(slot_index(b, j), now, &layout_of).is_none())
                 .count()
         };
         let order = if room(a) >= room(b) { [a, b] } else { [b, a] };
         for &bucket in &order {
-            for j in 0..self.usable {
+            for j in 0..self.usable() {
                 let index = slot_index(bucket, j);
                 // Relaxed: tags of a locked bucket change only under its lock.
                 if self.tag(index).load(Ordering::Relaxed) == EMPTY {
@@ -377,7 +393,7 @@ impl Table {
         }
         let mut frees_at = u64::MAX;
         for &bucket in &order {
-            for j in 0..self.usable {
+            for j in 0..self.usable() {
                 let index = slot_index(bucket, j);
                 let reclaimed = self.reclaim(index, now, &layout_of);
                 if matches!(
