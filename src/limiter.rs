@@ -124,8 +124,42 @@ impl<C: Clock> LimiterBuilder<C> {
     /// [`MAX_CAPACITY`](crate::MAX_CAPACITY); [`BuildError::Overrides`] if
     /// the policy's overrides cannot be installed.
     pub fn build(self) -> Result<Limiter<C>, BuildError> {
-        let table = Table::new(self.capacity, self.policy.max_windows())
-            .ok_or(BuildError::Capacity(self.capacity))?;
+        let packings: Box<[Option<Packing>]> = self
+            .policy
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(c, cp)| {
+                if !self.pack {
+                    return None;
+                }
+                let mut max = [0u32; 2];
+                let class_limits = cp.windows.iter().map(Window::limit);
+                let overrides = self
+                    .policy
+                    .overrides
+                    .iter()
+                    .filter(|o| o.class.index() == c)
+                    .flat_map(|o| o.limits.iter().copied().enumerate());
+                for (i, l) in class_limits.enumerate().chain(overrides) {
+                    if let Some(m) = max.get_mut(i) {
+                        *m = (*m).max(l);
+                    }
+                }
+                Packing::new(&cp.windows, max)
+            })
+            .collect();
+        // Words per slot: a packed class needs one, any other class one per
+        // window.
+        let width = self
+            .policy
+            .classes
+            .iter()
+            .zip(&packings)
+            .map(|(cp, p)| if p.is_some() { 1 } else { cp.windows.len() })
+            .max()
+            .unwrap_or(1);
+        let table = Table::new(self.capacity, width).ok_or(BuildError::Capacity(self.capacity))?;
         let hasher = match self.seed {
             Some(seed) => SeedableRandomState::with_seed(seed, SharedSeed::global_fixed()),
             None => {
@@ -151,31 +185,6 @@ impl<C: Clock> LimiterBuilder<C> {
                     *l = w.limit();
                 }
                 limits
-            })
-            .collect();
-        let packings = self
-            .policy
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(c, cp)| {
-                if !self.pack {
-                    return None;
-                }
-                let mut max = [0u32; 2];
-                let class_limits = cp.windows.iter().map(Window::limit);
-                let overrides = self
-                    .policy
-                    .overrides
-                    .iter()
-                    .filter(|o| o.class.index() == c)
-                    .flat_map(|o| o.limits.iter().copied().enumerate());
-                for (i, l) in class_limits.enumerate().chain(overrides) {
-                    if let Some(m) = max.get_mut(i) {
-                        *m = (*m).max(l);
-                    }
-                }
-                Packing::new(&cp.windows, max)
             })
             .collect();
         let limiter = Limiter {

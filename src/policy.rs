@@ -183,16 +183,6 @@ impl Policy {
         &self.overrides
     }
 
-    /// The most windows any class has: the number of counters per tracked
-    /// state.
-    pub(crate) fn max_windows(&self) -> usize {
-        self.classes
-            .iter()
-            .map(|c| c.windows.len())
-            .max()
-            .unwrap_or(1)
-    }
-
     /// The per-window limits that `limit` as a new primary limit gives the
     /// class: fixed windows keep theirs, a burst given as a multiplier is
     /// recomputed from `limit`.
