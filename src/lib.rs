@@ -70,7 +70,14 @@
 //! ## Constraints
 //!
 //! - **Limits and costs**: up to `u32::MAX` (4,294,967,295) per window;
-//!   costs are `u32`. A cost of 0 is a peek.
+//!   costs are `u32`. A cost of 0 is a peek. A class of two nested windows
+//!   (the short length divides the long one, as in the reference policy)
+//!   keeps both counts in one word, so that a check is one
+//!   compare-exchange; its count fields are sized when the limiter is
+//!   built, and run-time overrides of that class go up to
+//!   [`Limiter::max_limits`] (262,143 a minute and 65,535 per 10 seconds
+//!   for the reference policy). [`LimiterBuilder::pack_windows`]`(false)`
+//!   lifts that bound at the cost of a word and an exchange per window.
 //! - **Windows**: whole seconds, from 1 second to 100 years; up to
 //!   [`MAX_WINDOWS`] per class and [`MAX_CLASSES`] classes.
 //! - **Horizon**: a window's index is kept modulo 2^32 and compared by
@@ -80,10 +87,11 @@
 //!   state whose windows have all ended when it needs the slot.
 //! - **Memory**: fixed when the limiter is built, never grows with the
 //!   number of keys seen. Each slot takes 8 bytes of tag, 8 of floor and 8
-//!   per window of the policy's widest class, plus a 16-byte lock per eight
-//!   slots (34 bytes for the reference policy), and a table has 3/2 slots
-//!   per unit of capacity: about 51 bytes per tracked state of a
-//!   two-window class ([`Limiter::bytes_per_slot`]).
+//!   per counter word of the policy's widest class (one for a packed class,
+//!   one per window otherwise), plus a 16-byte lock per eight slots (26
+//!   bytes for the reference policy), and a table has 3/2 slots per unit of
+//!   capacity: about 39 bytes per tracked state of the reference policy
+//!   ([`Limiter::bytes_per_slot`]).
 //! - **A full table**: a new key whose two buckets hold only live state
 //!   gets [`Outcome::TableFull`] (fail closed, the default) or is admitted
 //!   untracked ([`OnFull::Allow`]). State with a live window is never
