@@ -50,7 +50,7 @@
 
 use crate::policy::MAX_WINDOWS;
 use crate::sync::{AtomicU64, Backoff, Ordering};
-use crate::window::Window;
+use crate::window::{Divisor, Window};
 
 /// The word of a window that holds nothing (see [`view`]).
 pub(crate) const NEUTRAL: u64 = 0;
@@ -181,7 +181,7 @@ pub(crate) enum Admission<T = Observed> {
 #[inline(always)]
 pub(crate) fn observe<const N: usize>(
     words: &[AtomicU64; N],
-    windows: &[Window; N],
+    lengths: &[Divisor; N],
     now_secs: u64,
 ) -> Tally<N> {
     let mut seen = Tally {
@@ -191,21 +191,22 @@ pub(crate) fn observe<const N: usize>(
     for i in 0..N {
         // Acquire: pairs with a reclaimer's Release reset (module docs).
         let word = words[i].load(Ordering::Acquire);
-        (seen.index[i], seen.count[i]) = view(word, windows[i].index_at(now_secs));
+        (seen.index[i], seen.count[i]) = view(word, lengths[i].divide(now_secs));
     }
     seen
 }
 
 /// Admits `cost` against every window of one state, or against none.
 ///
-/// `limits[i]` is the limit of `windows[i]` for this key; the caller has
+/// `lengths[i]` is the length of window `i`, `limits[i]` its limit for this
+/// key; the caller has
 /// checked that `cost` is at least 1 and at most every limit. Each
 /// window's index at `now_secs` is computed once, and each reservation
 /// starts from the value the observing pass read.
 #[inline(always)]
 pub(crate) fn admit<const N: usize>(
     words: &[AtomicU64; N],
-    windows: &[Window; N],
+    lengths: &[Divisor; N],
     limits: &[u32; N],
     now_secs: u64,
     cost: u32,
@@ -217,7 +218,7 @@ pub(crate) fn admit<const N: usize>(
     let mut raw = [NEUTRAL; N];
     let mut now_index = [0; N];
     for i in 0..N {
-        now_index[i] = windows[i].index_at(now_secs);
+        now_index[i] = lengths[i].divide(now_secs);
         // Acquire: pairs with a reclaimer's Release reset (module docs).
         raw[i] = words[i].load(Ordering::Acquire);
         (seen.index[i], seen.count[i]) = view(raw[i], now_index[i]);
@@ -270,7 +271,8 @@ pub(crate) fn admit_any(
         ) else {
             panic!("{N} windows need {N} words and limits");
         };
-        match admit(w, ws, l, now_secs, cost) {
+        let lengths = ws.map(|w| Divisor::new(w.length().as_secs()));
+        match admit(w, &lengths, l, now_secs, cost) {
             Admission::Admitted(t) => Admission::Admitted(t.observed()),
             Admission::Denied(t) => Admission::Denied(t.observed()),
         }

@@ -17,7 +17,7 @@ use crate::packed::Packing;
 use crate::policy::{ClassPolicy, Policy, MAX_WINDOWS};
 use crate::sync::AtomicU64;
 use crate::table::{Home, Layout, Slot, Table};
-use crate::window::Window;
+use crate::window::{Divisor, Window};
 
 /// What a check of a new key does when every slot it may use holds live
 /// state.
@@ -187,9 +187,22 @@ impl<C: Clock> LimiterBuilder<C> {
                 limits
             })
             .collect();
+        let class_lengths = self
+            .policy
+            .classes
+            .iter()
+            .map(|cp| {
+                let mut lengths = [Divisor::new(1); MAX_WINDOWS];
+                for (d, w) in lengths.iter_mut().zip(&cp.windows) {
+                    *d = Divisor::new(w.length().as_secs());
+                }
+                lengths
+            })
+            .collect();
         let limiter = Limiter {
             clock: self.clock,
             packings,
+            class_lengths,
             hasher,
             table,
             overrides,
@@ -227,6 +240,8 @@ pub struct Limiter<C = CoarseClock> {
     class_limits: Box<[Limits]>,
     /// Per class, how its two windows share one word, if they do.
     packings: Box<[Option<Packing>]>,
+    /// Per class, its windows' lengths as divisors (longest first).
+    class_lengths: Box<[[Divisor; MAX_WINDOWS]]>,
     policy: Policy,
 }
 
@@ -283,19 +298,23 @@ trait State<const N: usize>: Copy {
     fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32);
 }
 
-/// One word per window.
+/// Lengths for a class the limiter has none for (never used: every class
+/// of the policy has its lengths).
+const UNIT_LENGTHS: [Divisor; MAX_WINDOWS] = [Divisor::new(1); MAX_WINDOWS];
+
+/// One word per window, with the class's window lengths.
 #[derive(Debug, Clone, Copy)]
-struct Separate;
+struct Separate<'l>(&'l [Divisor; MAX_WINDOWS]);
 
 /// The table holds as many words per slot as the widest class has
 /// windows, so the words are always there; were they not, the state would
 /// read as empty and nothing would be counted.
-impl<const N: usize> State<N> for Separate {
+impl<const N: usize> State<N> for Separate<'_> {
     #[inline(always)]
     fn observe(self, slot: Slot<'_>, windows: &[Window; N], now: u64) -> Tally<N> {
-        match slot.words_n::<N>() {
-            Some(words) => counter::observe(words, windows, now),
-            None => Tally::fresh(windows, now),
+        match (slot.words_n::<N>(), self.0.first_chunk::<N>()) {
+            (Some(words), Some(lengths)) => counter::observe(words, lengths, now),
+            _ => Tally::fresh(windows, now),
         }
     }
 
@@ -308,9 +327,9 @@ impl<const N: usize> State<N> for Separate {
         now: u64,
         cost: u32,
     ) -> Admission<Tally<N>> {
-        match slot.words_n::<N>() {
-            Some(words) => counter::admit(words, windows, limits, now, cost),
-            None => Admission::Denied(Tally::fresh(windows, now)),
+        match (slot.words_n::<N>(), self.0.first_chunk::<N>()) {
+            (Some(words), Some(lengths)) => counter::admit(words, lengths, limits, now, cost),
+            _ => Admission::Denied(Tally::fresh(windows, now)),
         }
     }
 
@@ -459,14 +478,19 @@ impl<C: Clock> Limiter<C> {
         };
         // One copy of the check per window count (a policy has 1 to
         // MAX_WINDOWS windows per class).
+        let separate = Separate(
+            self.class_lengths
+                .get(class.index())
+                .unwrap_or(&UNIT_LENGTHS),
+        );
         match cp.windows.len() {
-            1 => self.decide_n::<1, O, K, _>(key, class, cp, Separate, cost, now),
+            1 => self.decide_n::<1, O, K, _>(key, class, cp, separate, cost, now),
             2 => match self.packings.get(class.index()).and_then(Option::as_ref) {
                 Some(packing) => self.decide_n::<2, O, K, _>(key, class, cp, packing, cost, now),
-                None => self.decide_n::<2, O, K, _>(key, class, cp, Separate, cost, now),
+                None => self.decide_n::<2, O, K, _>(key, class, cp, separate, cost, now),
             },
-            3 => self.decide_n::<3, O, K, _>(key, class, cp, Separate, cost, now),
-            _ => self.decide_n::<MAX_WINDOWS, O, K, _>(key, class, cp, Separate, cost, now),
+            3 => self.decide_n::<3, O, K, _>(key, class, cp, separate, cost, now),
+            _ => self.decide_n::<MAX_WINDOWS, O, K, _>(key, class, cp, separate, cost, now),
         }
     }
 
