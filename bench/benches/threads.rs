@@ -8,13 +8,16 @@
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use governor::{Quota, RateLimiter};
 use tollgate::Class;
-use tollgate_bench::{consume, open_limiter, run_threads, u64_keys, visiting_order, Cycle};
+use tollgate_bench::{
+    consume, open_limiter, packed_limiter, run_threads, u64_keys, visiting_order, Cycle, Ticker,
+};
 
 /// Per-thread visiting orders of one key set: each thread walks the same
 /// keys in its own order, so the threads do not march in step.
@@ -74,6 +77,38 @@ fn tollgate_rows(c: &mut Criterion) {
                 "the row ran into its limit"
             );
         }
+    }
+    // The reference policy's shape in one word (`packed_policy`), each
+    // thread with its own moving time: a thread whose time lags another's
+    // counts in the newer windows, as a straggler does, and the counts stay
+    // far below the limits over 1,000 keys.
+    for threads in [1, 2] {
+        let all = u64_keys(1_000);
+        let limiter = packed_limiter(all.len());
+        for k in &all {
+            assert!(limiter
+                .check_at(k, Class::READ, Ticker::new().next())
+                .is_allowed());
+        }
+        let orders = orders(&all, threads);
+        // Each thread's time carries on from one sample to the next.
+        let tickers: Vec<Mutex<Ticker>> = (0..threads).map(|_| Mutex::new(Ticker::new())).collect();
+        row(
+            &mut g,
+            "tollgate_check_at_packed/shared_1k",
+            threads,
+            |t, iters| {
+                let mut keys = Cycle::new(&orders[t]);
+                let mut ticker = tickers[t].lock().expect("one sample at a time");
+                for _ in 0..iters {
+                    consume(limiter.check_at(
+                        black_box(keys.next()),
+                        Class::READ,
+                        black_box(ticker.next()),
+                    ));
+                }
+            },
+        );
     }
     g.finish();
 }
