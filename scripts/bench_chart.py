@@ -33,6 +33,9 @@ KEYED = [
     ("keyed/tollgate_check_at/u64_1", "tollgate check_at, 1 u64 key", "tollgate", 1),
     ("keyed/tollgate_check_at/u64_1k", "tollgate check_at, 1,000 u64 keys", "tollgate", 1),
     ("keyed/tollgate_check_at_one_window/u64_1", "tollgate check_at, 1 key, one-window class", "tollgate", 1),
+    ("keyed/tollgate_check_at_packed/u64_1", "tollgate check_at, 1 key, windows in one word", "tollgate", 1),
+    ("keyed/tollgate_check_at_packed/u64_1k", "tollgate check_at, 1,000 keys, one word", "tollgate", 1),
+    ("keyed/tollgate_check_at_packed/u64_1M", "tollgate check_at, 1,000,000 keys, one word", "tollgate", 1),
     ("keyed/tollgate_check_denied/u64_1", "tollgate check, denied (spent key)", "tollgate", 1),
     ("keyed/tollgate_peek/u64_1k", "tollgate peek, 1,000 u64 keys", "tollgate", 1),
     ("keyed/governor_keyed/u64_1k", "governor keyed, 1,000 u64 keys", "peer", 1),
@@ -49,6 +52,8 @@ THREADS = [
     ("threads/tollgate_check/shared_1k/2t", "tollgate, 2 threads, 1,000 shared keys", "tollgate", 2),
     ("threads/tollgate_check/distinct_1k/2t", "tollgate, 2 threads, 1,000 keys each", "tollgate", 2),
     ("threads/tollgate_check/hot_1/2t", "tollgate, 2 threads, 1 hot key", "tollgate", 2),
+    ("threads/tollgate_check_at_packed/shared_1k/1t", "tollgate one word, 1 thread, 1,000 keys", "tollgate", 1),
+    ("threads/tollgate_check_at_packed/shared_1k/2t", "tollgate one word, 2 threads, 1,000 shared keys", "tollgate", 2),
     ("threads/governor_keyed/shared_1k/1t", "governor keyed, 1 thread, 1,000 keys", "peer", 1),
     ("threads/governor_keyed/shared_1k/2t", "governor keyed, 2 threads, 1,000 shared keys", "peer", 2),
     ("threads/governor_keyed/hot_1/2t", "governor keyed, 2 threads, 1 hot key", "peer", 2),
@@ -157,6 +162,12 @@ def targets(medians, memory):
     ratio("1 key: tollgate check_at ÷ one packed CAS", m("keyed/tollgate_check_at/u64_1"), m("keyed/baseline_packed_cas/1"), "≤ 2x", at_least=False)
     ratio("2 threads, 1,000 shared keys: tollgate ÷ governor throughput", m("threads/governor_keyed/shared_1k/2t", 2), m("threads/tollgate_check/shared_1k/2t", 2), "≥ 3x")
     ratio("tollgate 1,000 keys: 2 threads ÷ 1 thread throughput", m("threads/tollgate_check/shared_1k/1t"), m("threads/tollgate_check/shared_1k/2t", 2), "≥ 1x")
+    # The same targets for the one-word layout of the reference policy's
+    # shape, measured with check_at (an explicit, moving time: no clock read).
+    ratio("one word, 1 key: check_at ÷ one packed CAS", m("keyed/tollgate_check_at_packed/u64_1"), m("keyed/baseline_packed_cas/1"), "≤ 2x", at_least=False)
+    ratio("one word, 1,000 keys: governor keyed ÷ tollgate check_at", m("keyed/governor_keyed/u64_1k"), m("keyed/tollgate_check_at_packed/u64_1k"), "≥ 3x")
+    ratio("one word, 1,000,000 keys: governor keyed ÷ tollgate check_at", m("keyed/governor_keyed/u64_1M"), m("keyed/tollgate_check_at_packed/u64_1M"), "≥ 4x")
+    ratio("one word, 2 threads, 1,000 shared keys: tollgate ÷ governor throughput", m("threads/governor_keyed/shared_1k/2t", 2), m("threads/tollgate_check_at_packed/shared_1k/2t", 2), "≥ 3x")
     for row in memory or []:
         if row["name"].startswith("tollgate (capacity 1000000)") and "&str" not in row["name"]:
             ok = "met" if row["bytes_per_key"] <= 64 else "missed"
