@@ -66,6 +66,27 @@ fn main() {
         });
         drop(limiter);
 
+        // The same with a word per window (`pack_windows(false)`).
+        let (limiter, bytes) = held(|| {
+            let limiter = Limiter::builder(Policy::default())
+                .capacity(n)
+                .seed(3)
+                .pack_windows(false)
+                .build()
+                .expect("a valid capacity");
+            for k in &keys {
+                assert!(limiter.check(k, Class::READ).is_allowed());
+            }
+            limiter
+        });
+        assert_eq!(limiter.tracked(), n);
+        rows.push(Row {
+            name: format!("tollgate, a word per window (capacity {n})"),
+            keys: n,
+            bytes,
+        });
+        drop(limiter);
+
         let quota = Quota::per_second(NonZeroU32::MAX);
         let (limiter, bytes) = held(|| {
             let limiter = RateLimiter::keyed(quota);
