@@ -124,3 +124,56 @@ fn override_keys_match_string_keys_of_any_form() {
     assert_eq!(l.check_at(&owned, Class::WRITE, at(0)).limit(), 600);
     assert_eq!(l.check_at(owned.as_str(), Class::WRITE, at(0)).limit(), 600);
 }
+
+#[test]
+fn a_packed_class_refuses_overrides_its_word_cannot_hold() {
+    let l = limiter();
+    // Read and write classes each keep a minute and its burst in one word.
+    let max = l.max_limits(Class::WRITE).unwrap();
+    assert_eq!(max, vec![262_143, 65_535]);
+    l.set_override_limits("big", Class::WRITE, &max).unwrap();
+    assert_eq!(
+        l.set_override_limits("k", Class::WRITE, &[max[0] + 1, 20]),
+        Err(OverrideError::TooLarge {
+            window: 0,
+            max: max[0]
+        })
+    );
+    let err = l
+        .set_override_limits("k", Class::WRITE, &[600, u32::MAX])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        OverrideError::TooLarge {
+            window: 1,
+            max: max[1]
+        }
+    );
+    assert!(err.to_string().contains("pack_windows(false)"), "{err}");
+    // A key at the largest override counts up to it, and no further.
+    for n in 1..=u64::from(max[1]) {
+        assert!(l.check_at("big", Class::WRITE, at(0)).is_allowed(), "{n}");
+    }
+    let d = l.check_at("big", Class::WRITE, at(0));
+    assert!(!d.is_allowed());
+    assert_eq!(d.remaining(), 0);
+    assert_eq!(d.retry_after(), Some(10));
+    let d = l.check_at("big", Class::WRITE, at(10));
+    assert_eq!((d.is_allowed(), d.remaining()), (true, max[1] - 1));
+}
+
+#[test]
+fn a_word_per_window_takes_any_override() {
+    let l = Limiter::builder(Policy::from_toml_str(POLICY).unwrap())
+        .capacity(100)
+        .override_capacity(2)
+        .pack_windows(false)
+        .build()
+        .unwrap();
+    assert_eq!(l.max_limits(Class::WRITE), Some(vec![u32::MAX, u32::MAX]));
+    l.set_override_limits("k", Class::WRITE, &[u32::MAX, u32::MAX])
+        .unwrap();
+    let d = l.check_n_at("k", Class::WRITE, u32::MAX, at(0));
+    assert!(d.is_allowed());
+    assert_eq!(d.remaining(), 0);
+}
