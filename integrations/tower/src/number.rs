@@ -3,8 +3,10 @@
 //! `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
 //! below [`SMALL`]: their values come from a static table, which
 //! `Bytes::from_static` wraps without allocating or counting references.
-//! Larger numbers (a `Reset` in unix seconds) take one small allocation,
-//! as any `HeaderValue` built at run time does.
+//! Larger numbers (a `Reset` in unix seconds) take one allocation of
+//! exactly their digits. (`HeaderValue::from(u64)` makes two: it renders
+//! into a `BytesMut` of 20 bytes, and freezing a buffer with room to spare
+//! boxes a shared header beside it; dropping the value frees both.)
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -61,7 +63,10 @@ pub(crate) fn value(n: u64) -> HeaderValue {
             }
         }
     }
-    HeaderValue::from(n)
+    let mut digits = itoa::Buffer::new();
+    let text = digits.format(n).as_bytes();
+    // As above: digits are a valid value.
+    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(text)).unwrap_or_else(|_| n.into())
 }
 
 #[cfg(test)]
