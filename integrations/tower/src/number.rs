@@ -1,12 +1,18 @@
-//! Decimal header values without the heap for the common small numbers.
+//! Decimal header values with as little heap as the numbers allow.
 //!
-//! `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
-//! below [`SMALL`]: their values come from a static table, which
-//! `Bytes::from_static` wraps without allocating or counting references.
-//! Larger numbers (a `Reset` in unix seconds) take one allocation of
-//! exactly their digits. (`HeaderValue::from(u64)` makes two: it renders
-//! into a `BytesMut` of 20 bytes, and freezing a buffer with room to spare
-//! boxes a shared header beside it; dropping the value frees both.)
+//! - `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
+//!   below [`SMALL`]: their values come from a static table, which
+//!   `Bytes::from_static` wraps without allocating or counting references.
+//! - Other numbers take one allocation of exactly their digits
+//!   ([`value`]). (`HeaderValue::from(u64)` makes two: it renders into a
+//!   `BytesMut` of 20 bytes, and freezing a buffer with room to spare
+//!   boxes a shared header beside it; dropping the value frees both.)
+//! - Numbers that repeat from one request to the next, a `Reset` (the end
+//!   of the current window, in unix seconds) or a large limit, go through
+//!   [`recent`]: each thread keeps its last [`RECENT`] renderings, and a
+//!   repeat costs a reference count instead of an allocation.
+
+use std::cell::RefCell;
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -69,6 +75,65 @@ pub(crate) fn value(n: u64) -> HeaderValue {
     HeaderValue::from_maybe_shared(Bytes::copy_from_slice(text)).unwrap_or_else(|_| n.into())
 }
 
+/// How many large numbers each thread keeps rendered: a limit, and the
+/// ends of the windows that `Reset` names (a short window's and a long
+/// one's, as the binding window changes from request to request).
+const RECENT: usize = 4;
+
+/// A thread's last large renderings, oldest replaced first.
+struct Recent {
+    numbers: [u64; RECENT],
+    values: [Option<HeaderValue>; RECENT],
+    /// The slot the next new number takes.
+    next: usize,
+}
+
+thread_local! {
+    static RECENT_VALUES: RefCell<Recent> = const {
+        RefCell::new(Recent {
+            numbers: [0; RECENT],
+            values: [const { None }; RECENT],
+            next: 0,
+        })
+    };
+}
+
+/// `n` in decimal as a header value, as [`value`] renders it, for numbers
+/// that repeat: the thread's rendering of `n` if it has a recent one
+/// (cloning it counts a reference; the clones of one thread's values share
+/// nothing with other threads' values).
+pub(crate) fn recent(n: u64) -> HeaderValue {
+    if usize::try_from(n).is_ok_and(|i| i < SMALL) {
+        return value(n);
+    }
+    let cached = RECENT_VALUES.try_with(|recent| {
+        // Not borrowed elsewhere: nothing below calls back into this
+        // module; should it ever be, the number is rendered afresh.
+        let mut recent = recent.try_borrow_mut().ok()?;
+        let recent = &mut *recent;
+        for (number, slot) in recent.numbers.iter().zip(&recent.values) {
+            match slot {
+                Some(v) if *number == n => return Some(v.clone()),
+                _ => {}
+            }
+        }
+        let v = value(n);
+        let i = recent.next;
+        if let (Some(number), Some(slot)) = (recent.numbers.get_mut(i), recent.values.get_mut(i)) {
+            *number = n;
+            *slot = Some(v.clone());
+        }
+        recent.next = if i.wrapping_add(1) < RECENT {
+            i.wrapping_add(1)
+        } else {
+            0
+        };
+        Some(v)
+    });
+    // The thread is exiting, or the cache is borrowed: render afresh.
+    cached.ok().flatten().unwrap_or_else(|| value(n))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +142,22 @@ mod tests {
     fn every_number_renders_as_display_does() {
         for n in (0..2_000).chain([9_999, 10_000, u64::from(u32::MAX), u64::MAX]) {
             assert_eq!(value(n).to_str().unwrap(), n.to_string(), "{n}");
+        }
+    }
+
+    #[test]
+    fn recent_numbers_render_as_display_does() {
+        // More numbers than the cache holds, twice over, each repeated:
+        // hits, misses and replacements.
+        let numbers = (0..2 * RECENT as u64).map(|i| 1_746_489_600 + 10 * i);
+        for n in numbers
+            .clone()
+            .chain(numbers)
+            .chain([0, 999, 1024, u64::MAX])
+        {
+            for _ in 0..3 {
+                assert_eq!(recent(n).to_str().unwrap(), n.to_string(), "{n}");
+            }
         }
     }
 }
