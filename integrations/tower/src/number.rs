@@ -1,8 +1,9 @@
 //! Decimal header values with as little heap as the numbers allow.
 //!
 //! - `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
-//!   below [`SMALL`]: their values come from a static table, which
-//!   `Bytes::from_static` wraps without allocating or counting references.
+//!   below [`SMALL`]: their values are made once per process from a static
+//!   table of digits, which `Bytes::from_static` wraps, and cloned without
+//!   allocating, counting references or validating the bytes again.
 //! - Other numbers take one allocation of exactly their digits
 //!   ([`value`]). (`HeaderValue::from(u64)` makes two: it renders into a
 //!   `BytesMut` of 20 bytes, and freezing a buffer with room to spare
@@ -13,6 +14,7 @@
 //!   repeat costs a reference count instead of an allocation.
 
 use std::cell::RefCell;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 use http::HeaderValue;
@@ -58,16 +60,26 @@ const fn digits(n: usize) -> usize {
     }
 }
 
+/// The header value of every `n` below [`SMALL`], each wrapping its row
+/// of [`DIGITS`]: made and validated once, then cloned (a copy of the
+/// `Bytes`' pointers; no allocation, no reference count).
+static SMALL_VALUES: LazyLock<Box<[HeaderValue]>> = LazyLock::new(|| {
+    DIGITS
+        .iter()
+        .enumerate()
+        .map(|(n, row)| {
+            let text = row.get(..digits(n)).unwrap_or(row);
+            // ASCII digits are a valid value; the fallback is unreachable.
+            HeaderValue::from_maybe_shared(Bytes::from_static(text))
+                .unwrap_or_else(|_| HeaderValue::from(n))
+        })
+        .collect()
+});
+
 /// `n` in decimal as a header value.
 pub(crate) fn value(n: u64) -> HeaderValue {
-    if let Some(row) = usize::try_from(n).ok().and_then(|i| DIGITS.get(i)) {
-        let len = digits(usize::try_from(n).unwrap_or(0));
-        if let Some(text) = row.get(..len) {
-            // ASCII digits are a valid value; the fallback below is unreachable.
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from_static(text)) {
-                return v;
-            }
-        }
+    if let Some(v) = usize::try_from(n).ok().and_then(|i| SMALL_VALUES.get(i)) {
+        return v.clone();
     }
     let mut digits = itoa::Buffer::new();
     let text = digits.format(n).as_bytes();
