@@ -116,6 +116,7 @@ mod body;
 mod future;
 mod key;
 mod layer;
+mod method;
 mod number;
 mod request_id;
 mod response;

@@ -60,11 +60,7 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
     fn judge<B>(&self, request: &Request<B>) -> Verdict {
         // Only the layer's own answers need a request id.
         let id = || RequestId::of(request.headers());
-        let class = match self
-            .limiter
-            .policy()
-            .class_for_method(request.method().as_str())
-        {
+        let class = match self.methods.class(self.limiter.policy(), request.method()) {
             Some(class) => class,
             None => match self.unknown_method {
                 UnknownMethod::Class(class) => class,
