@@ -20,8 +20,8 @@ use crate::response::{self, RateFields};
 ///
 /// `poll_ready` is the inner service's; `call` checks the request and
 /// either calls the inner service (adding the rate-limit fields to its
-/// response) or answers itself. It never panics and allocates only the
-/// header values and, for its own answers, the JSON body.
+/// response) or answers itself. It never panics; see the crate docs'
+/// "Cost" for what it allocates.
 #[derive(Debug)]
 pub struct RateLimit<S, C, K> {
     inner: S,
