@@ -150,8 +150,9 @@ pub(crate) fn recent(n: u64) -> HeaderValue {
         return value(n);
     }
     let cached = RECENT_VALUES.try_with(|recent| {
-        // Not borrowed elsewhere: nothing below calls back into this
-        // module; should it ever be, the number is rendered afresh.
+        // Not borrowed elsewhere: nothing below borrows this cell again
+        // (`value` borrows the arena's); should it ever be, the number is
+        // rendered afresh.
         let mut recent = recent.try_borrow_mut().ok()?;
         let recent = &mut *recent;
         for (number, slot) in recent.numbers.iter().zip(&recent.values) {
