@@ -20,14 +20,18 @@
 //! - `--capacity N`: tracked (key, class) states (default 100000).
 //! - `--no-limit`: serve the same routes without the layer (to measure
 //!   its cost).
+//! - `--system-clock`: read the time with `SystemClock` rather than the
+//!   default `CoarseClock`, whose vDSO lookup crashes under valgrind (to
+//!   count the server's instructions per request with callgrind).
 
 mod support;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::Router;
 use tokio::net::TcpListener;
-use tollgate::{Limiter, Policy};
+use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
 use tollgate_tower::{MissingKey, RateLimitLayer};
 
 use support::app;
@@ -39,9 +43,10 @@ struct Options {
     peer_ip: bool,
     capacity: usize,
     limit: bool,
+    system_clock: bool,
 }
 
-const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit]";
+const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--system-clock]";
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
@@ -51,6 +56,7 @@ fn options() -> Result<Options, String> {
         peer_ip: false,
         capacity: tollgate::DEFAULT_CAPACITY,
         limit: true,
+        system_clock: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -66,6 +72,7 @@ fn options() -> Result<Options, String> {
             "--ietf" => o.ietf = true,
             "--peer-ip" => o.peer_ip = true,
             "--no-limit" => o.limit = false,
+            "--system-clock" => o.system_clock = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -94,28 +101,33 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The routes behind the layer, with the limiter `builder` makes.
+fn limited<C: Clock + 'static>(o: &Options, builder: LimiterBuilder<C>) -> Result<Router, String> {
+    let limiter = builder.build().map_err(|e| e.to_string())?;
+    let missing = if o.peer_ip {
+        MissingKey::PeerIp
+    } else {
+        MissingKey::Reject
+    };
+    let layer = RateLimitLayer::builder(Arc::new(limiter))
+        .missing_key(missing)
+        .ietf_headers(o.ietf)
+        .build();
+    Ok(app::app(layer))
+}
+
 async fn run(o: Options) -> Result<(), String> {
     let policy = match &o.policy {
         Some(path) => app::load_policy(path)?,
         None => Policy::default(),
     };
-    let router = if o.limit {
-        let limiter = Limiter::builder(policy)
-            .capacity(o.capacity)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let missing = if o.peer_ip {
-            MissingKey::PeerIp
-        } else {
-            MissingKey::Reject
-        };
-        let layer = RateLimitLayer::builder(Arc::new(limiter))
-            .missing_key(missing)
-            .ietf_headers(o.ietf)
-            .build();
-        app::app(layer)
-    } else {
+    let router = if !o.limit {
         app::routes()
+    } else if o.system_clock {
+        let limiter = Limiter::builder(policy).clock(SystemClock);
+        limited(&o, limiter.capacity(o.capacity))?
+    } else {
+        limited(&o, Limiter::builder(policy).capacity(o.capacity))?
     };
     let listener = TcpListener::bind(&o.listen)
         .await

@@ -193,7 +193,9 @@ impl ApiKey {
         if key.len() > self.max_len {
             return Err(KeyError::TooLong);
         }
-        if !key.iter().all(u8::is_ascii_graphic) {
+        // Every byte, without stopping at the first bad one: the loop
+        // vectorizes, and keys are short.
+        if !key.iter().fold(true, |ok, b| ok & b.is_ascii_graphic()) {
             return Err(KeyError::Malformed);
         }
         // Visible ASCII is UTF-8; the error arm is unreachable.
@@ -220,13 +222,11 @@ fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h [u
 /// The credentials after a `Bearer` scheme (case-insensitive), untrimmed;
 /// `None` for another scheme.
 fn bearer_token(value: &[u8]) -> Option<&[u8]> {
-    let value = value.trim_ascii_start();
-    let end = value
-        .iter()
-        .position(|&b| b == b' ' || b == b'\t')
-        .unwrap_or(value.len());
-    let (scheme, rest) = value.split_at(end);
-    scheme.eq_ignore_ascii_case(b"bearer").then_some(rest)
+    // The scheme is the six bytes of `bearer` in any case, followed by a
+    // space, a tab or nothing: no need to find where a longer one ends.
+    let (scheme, rest) = value.trim_ascii_start().split_at_checked(6)?;
+    let ends = matches!(rest.first(), None | Some(b' ' | b'\t'));
+    (ends && scheme.eq_ignore_ascii_case(b"bearer")).then_some(rest)
 }
 
 /// A client's IP address used as its key (see
@@ -291,8 +291,13 @@ mod tests {
         ] {
             assert_eq!(key(&[("authorization", value)]), ok("key_1"), "{value:?}");
         }
-        // "Bearerkey_1" is a scheme of its own, not a bearer token.
+        // "Bearerkey_1" is a scheme of its own, not a bearer token; so are
+        // schemes shorter than "Bearer".
         assert_eq!(key(&[("authorization", b"Bearerkey_1")]), Ok(None));
+        for value in [&b"Bear"[..], b"Bear key_1", b"", b"  ", b"B"] {
+            assert_eq!(key(&[("authorization", value)]), Ok(None), "{value:?}");
+        }
+        assert_eq!(key(&[("authorization", b"bEaReR\t\tkey_1\t")]), ok("key_1"));
     }
 
     #[test]
@@ -300,6 +305,7 @@ mod tests {
         let auth = |v: &'static [u8]| key(&[("authorization", v)]);
         assert_eq!(auth(b"Bearer"), Err(KeyError::Empty));
         assert_eq!(auth(b"Bearer    "), Err(KeyError::Empty));
+        assert_eq!(auth(b"  Bearer\t"), Err(KeyError::Empty));
         assert_eq!(auth(b"Bearer a b"), Err(KeyError::Malformed));
         assert_eq!(auth(b"Bearer \xff\xfe"), Err(KeyError::Malformed));
         assert_eq!(auth("Bearer clé".as_bytes()), Err(KeyError::Malformed));

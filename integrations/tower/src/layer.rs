@@ -7,6 +7,7 @@ use tollgate::{Class, Clock, CoarseClock, Limiter};
 use tower_layer::Layer;
 
 use crate::key::{ApiKey, KeyExtractor};
+use crate::method::MethodClasses;
 use crate::service::RateLimit;
 
 /// What the layer does with a request that carries no key at all.
@@ -53,6 +54,8 @@ pub(crate) struct Config<C, K> {
     pub(crate) missing_key: MissingKey,
     pub(crate) unknown_method: UnknownMethod,
     pub(crate) ietf: bool,
+    /// The class of each standard method under the limiter's policy.
+    pub(crate) methods: MethodClasses,
     /// The `Allow` field of a 405: the policy's methods, in policy order.
     pub(crate) allow: HeaderValue,
 }
@@ -156,6 +159,7 @@ impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
     /// The layer.
     pub fn build(self) -> RateLimitLayer<C, K> {
         let allow = allow_field(&self.limiter);
+        let methods = MethodClasses::new(self.limiter.policy());
         RateLimitLayer {
             config: Arc::new(Config {
                 limiter: self.limiter,
@@ -163,6 +167,7 @@ impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
                 missing_key: self.missing_key,
                 unknown_method: self.unknown_method,
                 ietf: self.ietf,
+                methods,
                 allow,
             }),
         }

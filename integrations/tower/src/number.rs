@@ -1,12 +1,23 @@
-//! Decimal header values without the heap for the common small numbers.
+//! Decimal header values with as little heap as the numbers allow.
 //!
-//! `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
-//! below [`SMALL`]: their values come from a static table, which
-//! `Bytes::from_static` wraps without allocating or counting references.
-//! Larger numbers (a `Reset` in unix seconds) take one small allocation,
-//! as any `HeaderValue` built at run time does.
+//! - `X-RateLimit-Limit`, `-Remaining` and `Retry-After` are nearly always
+//!   below [`SMALL`]: their values are made once per process from a static
+//!   table of digits, which `Bytes::from_static` wraps, and cloned without
+//!   allocating, counting references or validating the bytes again.
+//! - Other numbers ([`value`]) are rendered into a per-thread arena of
+//!   [`ARENA`] bytes: one allocation per 25 to 50 values, and a reference
+//!   count per value. (`HeaderValue::from(u64)` makes two allocations per
+//!   value: it renders into a `BytesMut` of 20 bytes, and freezing a
+//!   buffer with room to spare boxes a shared header beside it.)
+//! - Numbers that repeat from one request to the next, a `Reset` (the end
+//!   of the current window, in unix seconds) or a large limit, go through
+//!   [`recent`]: each thread keeps its last [`RECENT`] renderings, and a
+//!   repeat costs a reference count instead of an allocation.
 
-use bytes::Bytes;
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
 
 /// Numbers below this come from the static table.
@@ -50,18 +61,121 @@ const fn digits(n: usize) -> usize {
     }
 }
 
+/// The header value of every `n` below [`SMALL`], each wrapping its row
+/// of [`DIGITS`]: made and validated once, then cloned (a copy of the
+/// `Bytes`' pointers; no allocation, no reference count).
+static SMALL_VALUES: LazyLock<Box<[HeaderValue]>> = LazyLock::new(|| {
+    DIGITS
+        .iter()
+        .enumerate()
+        .map(|(n, row)| {
+            let text = row.get(..digits(n)).unwrap_or(row);
+            // ASCII digits are a valid value; the fallback is unreachable.
+            HeaderValue::from_maybe_shared(Bytes::from_static(text))
+                .unwrap_or_else(|_| HeaderValue::from(n))
+        })
+        .collect()
+});
+
 /// `n` in decimal as a header value.
 pub(crate) fn value(n: u64) -> HeaderValue {
-    if let Some(row) = usize::try_from(n).ok().and_then(|i| DIGITS.get(i)) {
-        let len = digits(usize::try_from(n).unwrap_or(0));
-        if let Some(text) = row.get(..len) {
-            // ASCII digits are a valid value; the fallback below is unreachable.
-            if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from_static(text)) {
-                return v;
+    if let Some(v) = usize::try_from(n).ok().and_then(|i| SMALL_VALUES.get(i)) {
+        return v.clone();
+    }
+    let mut digits = itoa::Buffer::new();
+    let text = digits.format(n).as_bytes();
+    // As above: digits are a valid value.
+    HeaderValue::from_maybe_shared(arena_copy(text)).unwrap_or_else(|_| n.into())
+}
+
+/// The size of a thread's arena of rendered digits, in bytes: room for
+/// 25 to 50 large numbers.
+const ARENA: usize = 512;
+
+thread_local! {
+    /// The unused rest of the thread's current arena.
+    static ARENA_REST: RefCell<Option<BytesMut>> = const { RefCell::new(None) };
+}
+
+/// `text` as a `Bytes` carved out of this thread's arena: one allocation
+/// per [`ARENA`] bytes instead of one per value. Each piece counts a
+/// reference to its arena, which is freed when its last piece is dropped
+/// and the thread has moved on to a new one.
+fn arena_copy(text: &[u8]) -> Bytes {
+    let carved = ARENA_REST.try_with(|rest| {
+        let mut rest = rest.try_borrow_mut().ok()?;
+        let rest = match &mut *rest {
+            Some(rest) if rest.capacity() >= text.len() => rest,
+            other => other.insert(BytesMut::with_capacity(ARENA.max(text.len()))),
+        };
+        rest.extend_from_slice(text);
+        Some(rest.split().freeze())
+    });
+    // The thread is exiting, or the arena is borrowed: a Bytes of its own.
+    carved
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Bytes::copy_from_slice(text))
+}
+
+/// How many large numbers each thread keeps rendered: a limit, and the
+/// ends of the windows that `Reset` names (a short window's and a long
+/// one's, as the binding window changes from request to request).
+const RECENT: usize = 4;
+
+/// A thread's last large renderings, oldest replaced first.
+struct Recent {
+    numbers: [u64; RECENT],
+    values: [Option<HeaderValue>; RECENT],
+    /// The slot the next new number takes.
+    next: usize,
+}
+
+thread_local! {
+    static RECENT_VALUES: RefCell<Recent> = const {
+        RefCell::new(Recent {
+            numbers: [0; RECENT],
+            values: [const { None }; RECENT],
+            next: 0,
+        })
+    };
+}
+
+/// `n` in decimal as a header value, as [`value`] renders it, for numbers
+/// that repeat: the thread's rendering of `n` if it has a recent one
+/// (cloning it counts a reference; the clones of one thread's values share
+/// nothing with other threads' values).
+pub(crate) fn recent(n: u64) -> HeaderValue {
+    if usize::try_from(n).is_ok_and(|i| i < SMALL) {
+        return value(n);
+    }
+    let cached = RECENT_VALUES.try_with(|recent| {
+        // Not borrowed elsewhere: nothing below borrows this cell again
+        // (`value` borrows the arena's); should it ever be, the number is
+        // rendered afresh.
+        let mut recent = recent.try_borrow_mut().ok()?;
+        let recent = &mut *recent;
+        for (number, slot) in recent.numbers.iter().zip(&recent.values) {
+            match slot {
+                Some(v) if *number == n => return Some(v.clone()),
+                _ => {}
             }
         }
-    }
-    HeaderValue::from(n)
+        let v = value(n);
+        let i = recent.next;
+        if let (Some(number), Some(slot)) = (recent.numbers.get_mut(i), recent.values.get_mut(i)) {
+            *number = n;
+            *slot = Some(v.clone());
+        }
+        recent.next = if i.wrapping_add(1) < RECENT {
+            i.wrapping_add(1)
+        } else {
+            0
+        };
+        Some(v)
+    });
+    // The thread is exiting, or the cache is borrowed: render afresh.
+    cached.ok().flatten().unwrap_or_else(|| value(n))
 }
 
 #[cfg(test)]
@@ -70,8 +184,37 @@ mod tests {
 
     #[test]
     fn every_number_renders_as_display_does() {
-        for n in (0..2_000).chain([9_999, 10_000, u64::from(u32::MAX), u64::MAX]) {
-            assert_eq!(value(n).to_str().unwrap(), n.to_string(), "{n}");
+        // All kept alive until the end, across many arenas: no value's
+        // bytes are overwritten by a later one's.
+        let numbers: Vec<u64> = (0..20_000).chain([u64::from(u32::MAX), u64::MAX]).collect();
+        let values: Vec<HeaderValue> = numbers.iter().map(|&n| value(n)).collect();
+        for (n, v) in numbers.iter().zip(&values) {
+            assert_eq!(v.to_str().unwrap(), n.to_string(), "{n}");
+        }
+    }
+
+    #[test]
+    fn values_outlive_their_thread() {
+        let values = std::thread::spawn(|| [value(123_456), recent(1_746_489_600)])
+            .join()
+            .unwrap();
+        assert_eq!(values[0], "123456");
+        assert_eq!(values[1], "1746489600");
+    }
+
+    #[test]
+    fn recent_numbers_render_as_display_does() {
+        // More numbers than the cache holds, twice over, each repeated:
+        // hits, misses and replacements.
+        let numbers = (0..2 * RECENT as u64).map(|i| 1_746_489_600 + 10 * i);
+        for n in numbers
+            .clone()
+            .chain(numbers)
+            .chain([0, 999, 1024, u64::MAX])
+        {
+            for _ in 0..3 {
+                assert_eq!(recent(n).to_str().unwrap(), n.to_string(), "{n}");
+            }
         }
     }
 }

@@ -67,9 +67,11 @@ impl RateFields {
     /// Puts the fields on `headers`, replacing any of the same name.
     pub(crate) fn apply(self, headers: &mut HeaderMap) {
         let [limit, remaining, reset, retry_after, ratelimit, policy] = NAMES;
-        headers.insert(limit, number::value(self.limit.into()));
+        // The limit and the reset repeat from request to request; the
+        // remaining count seldom does.
+        headers.insert(limit, number::recent(self.limit.into()));
         headers.insert(remaining, number::value(self.remaining.into()));
-        headers.insert(reset, number::value(self.reset));
+        headers.insert(reset, number::recent(self.reset));
         if let Some(secs) = self.retry_after {
             headers.insert(retry_after, number::value(secs));
         }

@@ -20,8 +20,8 @@ use crate::response::{self, RateFields};
 ///
 /// `poll_ready` is the inner service's; `call` checks the request and
 /// either calls the inner service (adding the rate-limit fields to its
-/// response) or answers itself. It never panics and allocates only the
-/// header values and, for its own answers, the JSON body.
+/// response) or answers itself. It never panics; see the crate docs'
+/// "Cost" for what it allocates.
 #[derive(Debug)]
 pub struct RateLimit<S, C, K> {
     inner: S,
@@ -60,11 +60,7 @@ impl<C: Clock, K: KeyExtractor> Config<C, K> {
     fn judge<B>(&self, request: &Request<B>) -> Verdict {
         // Only the layer's own answers need a request id.
         let id = || RequestId::of(request.headers());
-        let class = match self
-            .limiter
-            .policy()
-            .class_for_method(request.method().as_str())
-        {
+        let class = match self.methods.class(self.limiter.policy(), request.method()) {
             Some(class) => class,
             None => match self.unknown_method {
                 UnknownMethod::Class(class) => class,

@@ -1,0 +1,132 @@
+//! Instructions per request of the layer, for `valgrind --tool=callgrind`:
+//! the layer's service and response future around a trivial inner service,
+//! against the same inner service called directly.
+//!
+//! ```text
+//! cargo build --release -p tollgate-tower --example layer_instructions
+//! bin=target/release/examples/layer_instructions
+//! for row in bare reference_1k load_1; do
+//!     for n in 0 100000; do
+//!         valgrind --tool=callgrind --callgrind-out-file=/dev/null $bin $row $n 2>&1 |
+//!             awk -v row=$row -v n=$n '/Collected/ { print row, n, $NF }'
+//!     done
+//! done
+//! ```
+//!
+//! A row's instructions per request are `(I(100000) - I(0)) / 100000`, so
+//! the setup is not counted; the layer's cost is a layer row's figure less
+//! the `bare` row's (which builds, serves and drops the same requests
+//! without the layer). Rows:
+//!
+//! - `bare`: no layer.
+//! - `reference_1k`: the reference policy, 1,000 keys visited in turn
+//!   (`X-RateLimit-Limit: 1000`, small `Remaining`).
+//! - `load_1`: `ci/load-policy.toml`, the one key of `ci/load.sh` (every
+//!   value a 10-digit number, as in the load test).
+//!
+//! At most 333 requests per key in 10 seconds are admitted under the
+//! reference policy: keep ITERATIONS at or below 300,000 for `reference_1k`
+//! so that every request is admitted. The limiter reads `SystemClock`:
+//! the default `CoarseClock` reads the vDSO through rustix, which crashes
+//! under valgrind.
+
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderValue, Request, Response};
+use tollgate::{Limiter, Policy, SystemClock};
+use tollgate_tower::RateLimitLayer;
+use tower::{service_fn, Layer, Service};
+
+/// A waker for futures that are always ready.
+struct Noop;
+
+impl Wake for Noop {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// What the example server's handlers answer, less the body's bytes: a
+/// response with a JSON body and its content type.
+fn handler(_: Request<()>) -> Ready<Result<Response<Bytes>, Infallible>> {
+    let mut response = Response::new(Bytes::from_static(br#"{"id":1,"name":"Acme"}"#));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    ready(Ok(response))
+}
+
+/// Calls `service` once per key, `iterations` times in all, polling each
+/// response future to completion and dropping the response.
+fn run<S, B>(mut service: S, keys: &[HeaderValue], iterations: u64)
+where
+    S: Service<Request<()>, Response = Response<B>, Error = Infallible>,
+{
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    for key in keys
+        .iter()
+        .cycle()
+        .take(usize::try_from(iterations).unwrap())
+    {
+        let mut request = Request::get("/v1/companies/1").body(()).unwrap();
+        request.headers_mut().insert(AUTHORIZATION, key.clone());
+        assert!(service.poll_ready(&mut cx).is_ready());
+        let mut future = pin!(service.call(black_box(request)));
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(response)) => drop(black_box(response)),
+            _ => unreachable!("the inner service is always ready"),
+        }
+    }
+}
+
+fn keys(n: usize) -> Vec<HeaderValue> {
+    (0..n)
+        .map(|i| HeaderValue::try_from(format!("Bearer key_{i}")).unwrap())
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(row), Some(iterations)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<u64>().ok()),
+    ) else {
+        eprintln!("usage: layer_instructions bare|reference_1k|load_1 ITERATIONS");
+        std::process::exit(2);
+    };
+    let inner = service_fn(handler);
+    let limited = |policy: Policy, keys: &[HeaderValue]| {
+        let limiter = Limiter::builder(policy)
+            .clock(SystemClock)
+            .capacity(4096)
+            .build()
+            .unwrap();
+        let service = RateLimitLayer::new(limiter).layer(inner);
+        // Every key tracked before counting starts.
+        run(service.clone(), keys, u64::try_from(keys.len()).unwrap());
+        service
+    };
+    match row.as_str() {
+        "bare" => run(inner, &keys(1_000), iterations),
+        "reference_1k" => {
+            let keys = keys(1_000);
+            run(limited(Policy::default(), &keys), &keys, iterations);
+        }
+        "load_1" => {
+            let policy =
+                Policy::from_toml_str(include_str!("../../../ci/load-policy.toml")).unwrap();
+            let keys = vec![HeaderValue::from_static("Bearer key_load")];
+            run(limited(policy, &keys), &keys, iterations);
+        }
+        other => {
+            eprintln!("unknown row {other:?}");
+            std::process::exit(2);
+        }
+    }
+}
