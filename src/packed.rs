@@ -316,3 +316,6 @@ impl Packing {
             .max()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;
