@@ -16,6 +16,11 @@
 //!   windows, and nothing was admitted into them);
 //! - the outcome figures each model names (who is admitted, who finds the
 //!   table full).
+//!
+//! A model of a class of two nested windows runs twice, in separate
+//! `loom::model` calls: with both counts in one word (`pack_windows(true)`,
+//! see `packed`) and with one word per window (`pack_windows(false)`), so
+//! that the reclaim, undo and floor protocol is checked for both layouts.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -58,7 +63,30 @@ fn check(limiter: &Limiter, (key, now, cost): Step) -> (Decision, Observed) {
 ///
 /// Checks that only need to see the state the threads left behind go in
 /// `after`: the model checker then explores fewer interleavings.
+///
+/// A class of two windows (nested in every model) is checked in both
+/// layouts, one `loom::model` each.
 fn model(
+    spec: &'static [(u32, u64)],
+    setup: &'static [Step],
+    plans: &'static [&'static [Step]],
+    after: &'static [Step],
+    probe: u64,
+    more: fn(&Limiter, &Results),
+) {
+    let layouts: &[bool] = if spec.len() == 2 {
+        &[true, false]
+    } else {
+        &[true]
+    };
+    for &pack in layouts {
+        model_in(pack, spec, setup, plans, after, probe, more);
+    }
+}
+
+/// [`model`] in one layout: both windows in one word if `pack`.
+fn model_in(
+    pack: bool,
     spec: &'static [(u32, u64)],
     setup: &'static [Step],
     plans: &'static [&'static [Step]],
@@ -72,8 +100,17 @@ fn model(
             .seed(7)
             .capacity(1)
             .override_capacity(0)
+            .pack_windows(pack)
             .build()
             .expect("limiter");
+        // The layout asked for is the one in use: a packed class caps its
+        // limits below u32::MAX.
+        let packed = limiter
+            .max_limits(Class(0))
+            .expect("class 0")
+            .iter()
+            .all(|&m| m < u32::MAX);
+        assert_eq!(packed, pack && spec.len() == 2, "layout");
         let limiter = Arc::new(limiter.with_table(Table::tiny(1, spec.len())));
         let mut ledgers: BTreeMap<&str, Ledger> = BTreeMap::new();
         for &step in setup {
@@ -115,7 +152,7 @@ fn model(
                 assert_eq!(
                     u64::from(seen.count[i]),
                     ledger.get(i, seen.index[i]),
-                    "key {key:?} window {i} index {}: held vs admitted",
+                    "key {key:?} window {i} index {} (packed: {pack}): held vs admitted",
                     seen.index[i]
                 );
             }
