@@ -316,3 +316,9 @@ impl Packing {
             .max()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+#[cfg(all(test, not(loom)))]
+mod tests;
