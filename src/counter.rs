@@ -175,6 +175,10 @@ pub(crate) enum Admission<T = Observed> {
     Admitted(T),
     /// Some window had no room; nothing changed; counts as found.
     Denied(T),
+    /// The slot stopped belonging to the key before the check could count
+    /// (see `table`): nothing is counted, and the check looks the key up
+    /// again.
+    Lost,
 }
 
 /// Reads the `N` windows of one state at `now_secs` without changing them.
@@ -203,13 +207,34 @@ pub(crate) fn observe<const N: usize>(
 /// checked that `cost` is at least 1 and at most every limit. Each
 /// window's index at `now_secs` is computed once, and each reservation
 /// starts from the value the observing pass read.
-#[inline(always)]
+#[cfg(test)]
 pub(crate) fn admit<const N: usize>(
     words: &[AtomicU64; N],
     lengths: &[Divisor; N],
     limits: &[u32; N],
     now_secs: u64,
     cost: u32,
+) -> Admission<Tally<N>> {
+    admit_while(words, lengths, limits, now_secs, cost, || true)
+}
+
+/// [`admit`] for a slot of the key table: `owned` tells whether the slot
+/// still belongs to the key, and is asked after every read of a word and
+/// before any exchange based on it.
+///
+/// A word read after a reclaimer reset it (or after the new owner counted
+/// in it) is acquired from the reset's `Release`, so `owned` then sees the
+/// reclaimer's tag and the check stops with [`Admission::Lost`] (undoing
+/// its reservations in earlier windows) instead of writing a value of its
+/// own over the new owner's word, which it might read as a stale window.
+#[inline(always)]
+pub(crate) fn admit_while<const N: usize>(
+    words: &[AtomicU64; N],
+    lengths: &[Divisor; N],
+    limits: &[u32; N],
+    now_secs: u64,
+    cost: u32,
+    owned: impl Fn() -> bool,
 ) -> Admission<Tally<N>> {
     let mut seen = Tally {
         index: [0; N],
@@ -223,27 +248,34 @@ pub(crate) fn admit<const N: usize>(
         raw[i] = words[i].load(Ordering::Acquire);
         (seen.index[i], seen.count[i]) = view(raw[i], now_index[i]);
     }
+    if !owned() {
+        return Admission::Lost;
+    }
     if !seen.fits_all(cost, limits) {
         return Admission::Denied(seen);
     }
     for i in 0..N {
-        match reserve_from(&words[i], raw[i], now_index[i], cost, limits[i]) {
+        let reserved = reserve_from(&words[i], raw[i], now_index[i], cost, limits[i], &owned);
+        let refused = match reserved {
             Ok((index, count)) => {
                 seen.index[i] = index;
                 seen.count[i] = count;
+                continue;
             }
-            Err((index, count)) => {
-                for ((word, &index), count) in
-                    words.iter().zip(&seen.index).zip(&mut seen.count).take(i)
-                {
-                    release(word, index, cost);
-                    *count = count.saturating_sub(cost);
-                }
+            Err(refused) => refused,
+        };
+        for ((word, &index), count) in words.iter().zip(&seen.index).zip(&mut seen.count).take(i) {
+            release(word, index, cost);
+            *count = count.saturating_sub(cost);
+        }
+        return match refused {
+            Some((index, count)) => {
                 seen.index[i] = index;
                 seen.count[i] = count;
-                return Admission::Denied(seen);
+                Admission::Denied(seen)
             }
-        }
+            None => Admission::Lost,
+        };
     }
     Admission::Admitted(seen)
 }
@@ -275,6 +307,7 @@ pub(crate) fn admit_any(
         match admit(w, &lengths, l, now_secs, cost) {
             Admission::Admitted(t) => Admission::Admitted(t.observed()),
             Admission::Denied(t) => Admission::Denied(t.observed()),
+            Admission::Lost => Admission::Lost,
         }
     }
     match windows.len() {
@@ -294,7 +327,7 @@ pub(crate) fn undo<const N: usize>(words: &[AtomicU64; N], admitted: &Tally<N>, 
 }
 
 /// Adds `cost` to one window if it fits: `Ok((index, count_after))`, or
-/// `Err((index, count))` when it does not.
+/// `Err(Some((index, count)))` when it does not.
 #[cfg_attr(
     any(not(test), loom),
     allow(
@@ -307,15 +340,18 @@ fn reserve(
     now_index: u64,
     cost: u32,
     limit: u32,
-) -> Result<(u64, u32), (u64, u32)> {
+) -> Result<(u64, u32), Option<(u64, u32)>> {
     // Relaxed: the compare-exchange in `reserve_from` validates whatever
     // this read saw.
-    reserve_from(word, word.load(Ordering::Relaxed), now_index, cost, limit)
+    let current = word.load(Ordering::Relaxed);
+    reserve_from(word, current, now_index, cost, limit, &|| true)
 }
 
 /// [`reserve`], starting from `current`, a value of `word` read earlier
 /// (by [`admit`]'s observing pass): the compare-exchange validates it, so
-/// a stale value costs one failed exchange, never a wrong count.
+/// a stale value costs one failed exchange, never a wrong count. After a
+/// failed exchange, `owned` is asked again before the next (see
+/// [`admit_while`]); `Err(None)` when it says no.
 #[inline]
 fn reserve_from(
     word: &AtomicU64,
@@ -323,25 +359,30 @@ fn reserve_from(
     now_index: u64,
     cost: u32,
     limit: u32,
-) -> Result<(u64, u32), (u64, u32)> {
+    owned: &impl Fn() -> bool,
+) -> Result<(u64, u32), Option<(u64, u32)>> {
     let backoff = Backoff::new();
     loop {
         let (index, count) = view(current, now_index);
         let after = match count.checked_add(cost) {
             Some(after) if after <= limit => after,
-            _ => return Err((index, count)),
+            _ => return Err(Some((index, count))),
         };
         // Acquire on success: pairs with a reclaimer's Release reset, so a
-        // re-read of the slot's tag sees the reclaim (module docs). Relaxed
-        // on failure: the loop re-validates the value it gets.
+        // re-read of the slot's tag sees the reclaim (module docs).
+        // Acquire on failure too: the value returned is the next one this
+        // loop counts on, and `owned` must see a reclaim that wrote it.
         match word.compare_exchange_weak(
             current,
             pack(index, after),
             Ordering::Acquire,
-            Ordering::Relaxed,
+            Ordering::Acquire,
         ) {
             Ok(_) => return Ok((index, after)),
             Err(actual) => {
+                if !owned() {
+                    return Err(None);
+                }
                 current = actual;
                 backoff.spin();
             }
@@ -451,12 +492,15 @@ mod tests {
         let w = AtomicU64::new(pack(5, 3));
         // Started from an older value of the word: the exchange fails,
         // picks up the current value and counts on top of it.
-        assert_eq!(reserve_from(&w, pack(5, 1), 5, 1, 4), Ok((5, 4)));
-        assert_eq!(reserve(&w, 5, 1, 4), Err((5, 4)));
-        assert_eq!(reserve_from(&w, NEUTRAL, 5, 1, 4), Err((5, 4)));
+        assert_eq!(reserve_from(&w, pack(5, 1), 5, 1, 4, &|| true), Ok((5, 4)));
+        assert_eq!(reserve(&w, 5, 1, 4), Err(Some((5, 4))));
+        assert_eq!(
+            reserve_from(&w, NEUTRAL, 5, 1, 4, &|| true),
+            Err(Some((5, 4)))
+        );
         assert_eq!(w.load(Ordering::Relaxed), pack(5, 4));
         // A stale read of an ended window opens the current one.
-        assert_eq!(reserve_from(&w, pack(4, 9), 6, 2, 4), Ok((6, 2)));
+        assert_eq!(reserve_from(&w, pack(4, 9), 6, 2, 4, &|| true), Ok((6, 2)));
     }
 
     #[test]

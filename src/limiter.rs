@@ -285,7 +285,8 @@ impl Report for (Decision, Observed) {
 trait State<const N: usize>: Copy {
     /// The windows at `now` (see `counter::observe`).
     fn observe(self, slot: Slot<'_>, windows: &[Window; N], now: u64) -> Tally<N>;
-    /// Admits `cost` in every window or none (see `counter::admit`).
+    /// Admits `cost` in every window or none, while `owned` (see
+    /// `counter::admit_while`).
     fn admit(
         self,
         slot: Slot<'_>,
@@ -293,6 +294,7 @@ trait State<const N: usize>: Copy {
         limits: &[u32; N],
         now: u64,
         cost: u32,
+        owned: impl Fn() -> bool,
     ) -> Admission<Tally<N>>;
     /// Takes back an admission counted in a slot that was reclaimed.
     fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32);
@@ -326,9 +328,12 @@ impl<const N: usize> State<N> for Separate<'_> {
         limits: &[u32; N],
         now: u64,
         cost: u32,
+        owned: impl Fn() -> bool,
     ) -> Admission<Tally<N>> {
         match (slot.words_n::<N>(), self.0.first_chunk::<N>()) {
-            (Some(words), Some(lengths)) => counter::admit(words, lengths, limits, now, cost),
+            (Some(words), Some(lengths)) => {
+                counter::admit_while(words, lengths, limits, now, cost, owned)
+            }
             _ => Admission::Denied(Tally::fresh(windows, now)),
         }
     }
@@ -358,9 +363,10 @@ impl State<2> for &Packing {
         limits: &[u32; 2],
         now: u64,
         cost: u32,
+        owned: impl Fn() -> bool,
     ) -> Admission<Tally<2>> {
         match first_word(slot) {
-            Some(word) => Packing::admit(self, word, limits, now, cost),
+            Some(word) => Packing::admit_while(self, word, limits, now, cost, owned),
             None => Admission::Denied(Tally::fresh(windows, now)),
         }
     }
@@ -538,7 +544,13 @@ impl<C: Clock> Limiter<C> {
                 },
             };
             let floor = slot.floor();
-            let admission = state.admit(slot, windows, &limits, now.max(floor), cost);
+            let admission = state.admit(slot, windows, &limits, now.max(floor), cost, || {
+                slot.still_owns(floor)
+            });
+            if matches!(admission, Admission::Lost) {
+                // Reclaimed before anything was counted: look again.
+                continue;
+            }
             if !slot.still_owns(floor) {
                 // The slot was reclaimed under this check, or its floor
                 // raised: take back what was counted in it and look the
@@ -551,6 +563,7 @@ impl<C: Clock> Limiter<C> {
             let (outcome, seen) = match admission {
                 Admission::Admitted(seen) => (Outcome::Allowed, seen),
                 Admission::Denied(seen) => (Outcome::Denied, seen),
+                Admission::Lost => continue,
             };
             let d = Decision::from_windows(outcome, windows, &limits, &seen, now, cost);
             return O::report(d, &seen);

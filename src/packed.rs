@@ -215,7 +215,7 @@ impl Packing {
     /// The caller has checked that `cost` is at least 1 and at most both
     /// limits; limits above [`max_limits`](Self::max_limits) are treated as
     /// that maximum, so a count never spills into a neighbouring field.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn admit(
         &self,
         word: &AtomicU64,
@@ -223,12 +223,31 @@ impl Packing {
         now_secs: u64,
         cost: u32,
     ) -> Admission<Tally<2>> {
+        self.admit_while(word, limits, now_secs, cost, || true)
+    }
+
+    /// [`admit`](Self::admit) for a slot of the key table: `owned` tells
+    /// whether the slot still belongs to the key, and is asked after every
+    /// read of the word and before the exchange based on it (see
+    /// `counter::admit_while`).
+    #[inline(always)]
+    pub(crate) fn admit_while(
+        &self,
+        word: &AtomicU64,
+        limits: &[u32; 2],
+        now_secs: u64,
+        cost: u32,
+        owned: impl Fn() -> bool,
+    ) -> Admission<Tally<2>> {
         let max = self.max_limits();
         let limits = [limits[0].min(max[0]), limits[1].min(max[1])];
         let backoff = Backoff::new();
         // Acquire: pairs with a reclaimer's Release reset (module docs).
         let mut current = word.load(Ordering::Acquire);
         loop {
+            if !owned() {
+                return Admission::Lost;
+            }
             let seen = self.view(current, now_secs);
             if !seen.fits_all(cost, &limits) {
                 return Admission::Denied(seen);
@@ -243,12 +262,13 @@ impl Packing {
             };
             // Acquire on success: pairs with a reclaimer's Release reset,
             // so a re-read of the slot's tag sees the reclaim (module
-            // docs). Relaxed on failure: the loop re-validates the value.
+            // docs). Acquire on failure too: the loop counts on the value
+            // returned, and `owned` must see a reclaim that wrote it.
             match word.compare_exchange_weak(
                 current,
                 self.pack(after.index, after.count),
                 Ordering::Acquire,
-                Ordering::Relaxed,
+                Ordering::Acquire,
             ) {
                 Ok(_) => return Admission::Admitted(after),
                 Err(actual) => {

@@ -25,7 +25,12 @@
 //! Lookup is lock-free: read the tags (`Acquire`), then work on the slot's
 //! words, then re-read the slot's tag. If the tag changed, the slot was
 //! reclaimed under the check; the check undoes what it counted and starts
-//! again.
+//! again. While it works on the words, a check also re-reads the tag (and
+//! the floor) after every read of a word and before any exchange based on
+//! that value (`counter::admit_while`), and stops without writing if the
+//! slot is no longer its own: it never writes over a word that belongs to
+//! the slot's next owner, which it could misread (another class's windows,
+//! or a window it takes for stale when its clock is ahead).
 //!
 //! Inserting a key and reclaiming a slot happen under the locks of both of
 //! the key's buckets (parking_lot mutexes, in index order), so a key is
@@ -46,6 +51,14 @@
 //! slot's floor (and its bucket's) to its time: the old owner keeps its
 //! slot but never again counts below that time.
 //!
+//! A check's exchange can succeed after a reset only if the word holds, by
+//! value, what the check read before the reset: every value the reset or a
+//! later owner writes is acquired by the read that returns it, whose tag
+//! re-check then fails. The one value a reset writes that an old owner can
+//! have read is the neutral word itself, in a slot that was never counted
+//! in: such a fresh slot (every word neutral) is never reclaimed, since its
+//! owner's first check is on its way (see "Fresh slots").
+//!
 //! A check that counted into a word after step 2 reset it read a value
 //! released by the reclaimer, so its re-read of the tag sees step 1 or a
 //! later tag, and it undoes its count; if that later tag is the old one
@@ -57,6 +70,16 @@
 //! already ended at the reclaimer's time; that count is dropped with the
 //! slot, and no later check of the key can count in that window again
 //! because of the floor.
+//!
+//! # Fresh slots
+//!
+//! A slot whose words are all neutral was published and not yet counted
+//! in: its owner's first check, which follows the insert at once, is on
+//! its way. Such a slot is treated as live (freeing "in a second"), so
+//! that the check never exchanges from a neutral word that has meanwhile
+//! been reset for another key. A first check always counts (the cost was
+//! checked against the limits before the insert), so a slot stays fresh
+//! only while that check runs.
 //!
 //! # Floors
 //!
@@ -460,10 +483,17 @@ impl Table {
             return None;
         }
         let layout = layout_of(class_of(tag));
-        self.words_at(index)
+        let words = self.words_at(index);
+        // Relaxed: a judgement only; `reclaim` re-validates each word.
+        if words.iter().all(|w| w.load(Ordering::Relaxed) == NEUTRAL) {
+            // Published and never counted in: its owner's first check is
+            // on its way (module docs, "Fresh slots").
+            return Some(now.saturating_add(1));
+        }
+        words
             .iter()
             .enumerate()
-            // Relaxed: a judgement only; `reclaim` re-validates each word.
+            // Relaxed: as above.
             .filter_map(|(i, word)| layout.live_end(i, word.load(Ordering::Relaxed), now))
             .max()
     }

@@ -45,7 +45,7 @@ pub(crate) fn windows(spec: &[(u32, u64)]) -> Vec<Window> {
 /// Cost admitted per (window position, window index), from the windows
 /// each admission reported.
 #[derive(Debug, Default)]
-pub(crate) struct Ledger(HashMap<(usize, u64), u64>);
+pub(crate) struct Ledger(pub(crate) HashMap<(usize, u64), u64>);
 
 impl Ledger {
     /// Records an admission of `cost` into the windows it reported.
@@ -120,7 +120,7 @@ fn model(
         for &(now, cost) in setup {
             match admit_any(&words, &ws, &limits, now, cost) {
                 Admission::Admitted(seen) => ledger.admit(&seen, cost),
-                Admission::Denied(_) => panic!("setup denied"),
+                Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
             }
         }
         let handles: Vec<_> = plans

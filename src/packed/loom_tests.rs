@@ -69,7 +69,7 @@ fn model(
                     ledger.admit(&seen.observed(), cost);
                     admitted.push(seen);
                 }
-                Admission::Denied(_) => panic!("setup denied"),
+                Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
             }
         }
         let handles: Vec<_> = plans

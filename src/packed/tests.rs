@@ -514,6 +514,7 @@ proptest! {
     ) {
         let ws = windows(&spec);
         let ws: [Window; 2] = [ws[0], ws[1]];
+        let lengths = ws.map(|w| Divisor::new(w.length().as_secs()));
         let limits = [spec[0].0, spec[1].0];
         let p = Packing::new(&ws, limits).expect("small limits pack");
         let packed = AtomicU64::new(NEUTRAL);
@@ -523,12 +524,12 @@ proptest! {
             now = now.saturating_add_signed(step);
             prop_assert_eq!(
                 p.observe(&packed, now),
-                counter::observe(&separate, &ws, now),
+                counter::observe(&separate, &lengths, now),
                 "observe at step {} (t = {})", i, now
             );
             prop_assert_eq!(
                 p.admit(&packed, &limits, now, cost),
-                counter::admit(&separate, &ws, &limits, now, cost),
+                counter::admit(&separate, &lengths, &limits, now, cost),
                 "admit at step {} (t = {}, cost {})", i, now, cost
             );
         }
