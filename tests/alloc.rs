@@ -45,64 +45,70 @@ fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
     drop(std::hint::black_box(Box::new(7u64)));
     assert_eq!(region.change().allocations, 1);
 
-    let t = 1_746_489_600;
-    let clock = ManualClock::new(Duration::from_secs(t));
-    let limiter = Limiter::builder(Policy::default())
-        .clock(clock.clone())
-        .capacity(1_000)
-        .build()
-        .unwrap();
-    let coarse = Limiter::builder(Policy::default())
-        .capacity(1_000)
-        .build()
-        .unwrap();
+    // Both layouts: the reference policy's windows in one word, and a
+    // word per window.
+    for pack in [true, false] {
+        let t = 1_746_489_600;
+        let clock = ManualClock::new(Duration::from_secs(t));
+        let limiter = Limiter::builder(Policy::default())
+            .clock(clock.clone())
+            .capacity(1_000)
+            .pack_windows(pack)
+            .build()
+            .unwrap();
+        let coarse = Limiter::builder(Policy::default())
+            .capacity(1_000)
+            .pack_windows(pack)
+            .build()
+            .unwrap();
 
-    // Track the keys first: inserting a key is not the hot path.
-    assert!(limiter.check("key_1", Class::READ).is_allowed());
-    assert!(limiter.check(&42u64, Class::WRITE).is_allowed());
-    assert!(coarse.check("key_1", Class::READ).is_allowed());
+        // Track the keys first: inserting a key is not the hot path.
+        assert!(limiter.check("key_1", Class::READ).is_allowed());
+        assert!(limiter.check(&42u64, Class::WRITE).is_allowed());
+        assert!(coarse.check("key_1", Class::READ).is_allowed());
 
-    let d = assert_no_alloc("check (&str key)", || limiter.check("key_1", Class::READ));
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("check (u64 key)", || limiter.check(&42u64, Class::WRITE));
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("check_n", || limiter.check_n("key_1", Class::READ, 5));
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("check_at", || {
-        limiter.check_at("key_1", Class::READ, Duration::from_secs(t + 1))
-    });
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("peek (tracked)", || limiter.peek("key_1", Class::READ));
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("check with CoarseClock", || {
-        coarse.check("key_1", Class::READ)
-    });
-    assert_eq!(d.outcome(), Outcome::Allowed);
-    let d = assert_no_alloc("peek with CoarseClock", || {
-        coarse.peek("key_1", Class::READ)
-    });
-    assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("check (&str key)", || limiter.check("key_1", Class::READ));
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("check (u64 key)", || limiter.check(&42u64, Class::WRITE));
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("check_n", || limiter.check_n("key_1", Class::READ, 5));
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("check_at", || {
+            limiter.check_at("key_1", Class::READ, Duration::from_secs(t + 1))
+        });
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("peek (tracked)", || limiter.peek("key_1", Class::READ));
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("check with CoarseClock", || {
+            coarse.check("key_1", Class::READ)
+        });
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        let d = assert_no_alloc("peek with CoarseClock", || {
+            coarse.peek("key_1", Class::READ)
+        });
+        assert_eq!(d.outcome(), Outcome::Allowed);
 
-    // A denied check: spend the write burst (20 per 10 s), then go on.
-    while limiter.check(&42u64, Class::WRITE).is_allowed() {}
-    let d = assert_no_alloc("denied check", || limiter.check(&42u64, Class::WRITE));
-    assert_eq!(d.outcome(), Outcome::Denied);
-    assert_eq!(d.retry_after(), Some(10));
-    let d = assert_no_alloc("denied check_n", || {
-        limiter.check_n(&42u64, Class::WRITE, 3)
-    });
-    assert_eq!(d.outcome(), Outcome::Denied);
-    let d = assert_no_alloc("cost above the limit", || {
-        limiter.check_n(&42u64, Class::WRITE, 61)
-    });
-    assert_eq!(d.outcome(), Outcome::CostTooLarge);
+        // A denied check: spend the write burst (20 per 10 s), then go on.
+        while limiter.check(&42u64, Class::WRITE).is_allowed() {}
+        let d = assert_no_alloc("denied check", || limiter.check(&42u64, Class::WRITE));
+        assert_eq!(d.outcome(), Outcome::Denied);
+        assert_eq!(d.retry_after(), Some(10));
+        let d = assert_no_alloc("denied check_n", || {
+            limiter.check_n(&42u64, Class::WRITE, 3)
+        });
+        assert_eq!(d.outcome(), Outcome::Denied);
+        let d = assert_no_alloc("cost above the limit", || {
+            limiter.check_n(&42u64, Class::WRITE, 61)
+        });
+        assert_eq!(d.outcome(), Outcome::CostTooLarge);
 
-    // A peek of a key the limiter does not track neither allocates nor
-    // starts tracking it.
-    let tracked = limiter.tracked();
-    let d = assert_no_alloc("peek (untracked)", || {
-        limiter.peek("never_seen", Class::READ)
-    });
-    assert_eq!((d.outcome(), d.remaining()), (Outcome::Allowed, 333));
-    assert_eq!(limiter.tracked(), tracked);
+        // A peek of a key the limiter does not track neither allocates nor
+        // starts tracking it.
+        let tracked = limiter.tracked();
+        let d = assert_no_alloc("peek (untracked)", || {
+            limiter.peek("never_seen", Class::READ)
+        });
+        assert_eq!((d.outcome(), d.remaining()), (Outcome::Allowed, 333));
+        assert_eq!(limiter.tracked(), tracked);
+    }
 }
