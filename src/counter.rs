@@ -43,10 +43,11 @@
 //! # Orderings
 //!
 //! Counting needs only each word's modification order (`Relaxed` would
-//! do). The word operations are `Acquire` on success because the key table
-//! reuses slots: a reclaimer marks a slot's tag, then resets its words with
-//! `Release`. A check that reads a reset word must then see the mark when it
-//! re-reads the tag, and undo its work (see `table`).
+//! do). The word operations are `Acquire` (loads, and exchanges on success
+//! and on failure) because the key table reuses slots: a reclaimer marks a
+//! slot's tag, then resets its words with `Release`. A check that reads a
+//! reset word, or a value written after it, must then see the mark when it
+//! re-reads the tag, and stop or undo its work (see `table`).
 
 use crate::policy::MAX_WINDOWS;
 use crate::sync::{AtomicU64, Backoff, Ordering};
@@ -215,12 +216,14 @@ pub(crate) fn admit<const N: usize>(
     now_secs: u64,
     cost: u32,
 ) -> Admission<Tally<N>> {
-    admit_while(words, lengths, limits, now_secs, cost, || true)
+    admit_while(words, lengths, limits, now_secs, cost, || true, || true)
 }
 
 /// [`admit`] for a slot of the key table: `owned` tells whether the slot
-/// still belongs to the key, and is asked after every read of a word and
-/// before any exchange based on it.
+/// still belongs to the key at the floor the check counts at, and is asked
+/// after every read of a word and before any exchange based on it; `mine`,
+/// whether it still belongs to the key at all, gates the release of
+/// earlier reservations (see [`release_while`]).
 ///
 /// A word read after a reclaimer reset it (or after the new owner counted
 /// in it) is acquired from the reset's `Release`, so `owned` then sees the
@@ -235,6 +238,7 @@ pub(crate) fn admit_while<const N: usize>(
     now_secs: u64,
     cost: u32,
     owned: impl Fn() -> bool,
+    mine: impl Fn() -> bool,
 ) -> Admission<Tally<N>> {
     let mut seen = Tally {
         index: [0; N],
@@ -265,7 +269,7 @@ pub(crate) fn admit_while<const N: usize>(
             Err(refused) => refused,
         };
         for ((word, &index), count) in words.iter().zip(&seen.index).zip(&mut seen.count).take(i) {
-            release(word, index, cost);
+            release_while(word, index, cost, &mine);
             *count = count.saturating_sub(cost);
         }
         return match refused {
@@ -318,11 +322,17 @@ pub(crate) fn admit_any(
     }
 }
 
-/// Undoes an admission whose state turned out to belong to another key
-/// (see `table`): releases `cost` from each window it was counted in.
-pub(crate) fn undo<const N: usize>(words: &[AtomicU64; N], admitted: &Tally<N>, cost: u32) {
+/// Undoes an admission whose slot's floor was raised under it (see
+/// `table`): releases `cost` from each window it was counted in, while
+/// `mine` says the slot is still the key's.
+pub(crate) fn undo<const N: usize>(
+    words: &[AtomicU64; N],
+    admitted: &Tally<N>,
+    cost: u32,
+    mine: impl Fn() -> bool,
+) {
     for (word, &index) in words.iter().zip(&admitted.index) {
-        release(word, index, cost);
+        release_while(word, index, cost, &mine);
     }
 }
 
@@ -394,18 +404,30 @@ fn reserve_from(
 ///
 /// When the word has moved on to another window (or was reset by a
 /// reclaim), the reservation went with it and there is nothing to undo.
+#[cfg(all(test, not(loom)))]
 fn release(word: &AtomicU64, index: u64, cost: u32) {
+    release_while(word, index, cost, &|| true);
+}
+
+/// [`release`] in a slot of the key table, while `mine` says the slot
+/// still belongs to the key: `mine` is asked after every read of the word
+/// and before the exchange based on it, so a release never lowers a count
+/// of the slot's next owner, whose window index may equal this key's in
+/// other units (see `table`).
+fn release_while(word: &AtomicU64, index: u64, cost: u32, mine: &impl Fn() -> bool) {
     let backoff = Backoff::new();
-    // Relaxed: validated by the compare-exchange.
-    let mut current = word.load(Ordering::Relaxed);
+    // Acquire: a value written by a reclaim's reset (or after it) makes
+    // `mine` see the reclaim.
+    let mut current = word.load(Ordering::Acquire);
     loop {
-        if current >> 32 != pack(index, 0) >> 32 || count_of(current) < cost {
+        if current >> 32 != pack(index, 0) >> 32 || count_of(current) < cost || !mine() {
             return;
         }
         let next = pack(index, count_of(current).saturating_sub(cost));
-        // Relaxed: a release only lowers a count; it publishes nothing, and
-        // no decision depends on seeing it at a particular moment.
-        match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+        // Relaxed on success: a release only lowers a count; it publishes
+        // nothing, and no decision depends on seeing it at a particular
+        // moment. Acquire on failure: as the load above.
+        match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Acquire) {
             Ok(_) => return,
             Err(actual) => {
                 current = actual;

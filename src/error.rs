@@ -78,6 +78,7 @@ impl std::error::Error for BuildError {}
 
 /// Why a per-key override could not be set at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OverrideError {
     /// The class is not in the limiter's policy.
     UnknownClass,

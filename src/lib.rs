@@ -84,7 +84,10 @@
 //!   wrapping difference, so a key's state stays exact as long as it is
 //!   checked at least once every 2^31 windows (68 years for one-second
 //!   windows) — or its state is reclaimed, which the table does to any
-//!   state whose windows have all ended when it needs the slot.
+//!   state whose windows have all ended when it needs the slot. A class
+//!   whose two windows share one word keeps its long window's index modulo
+//!   2^I, I = 32 − log2(long length in seconds): at least 2^31 seconds
+//!   (127 years for a minute).
 //! - **Memory**: fixed when the limiter is built, never grows with the
 //!   number of keys seen. Each slot takes 8 bytes of tag, 8 of floor and 8
 //!   per counter word of the policy's widest class (one for a packed class,

@@ -285,8 +285,12 @@ impl Report for (Decision, Observed) {
 trait State<const N: usize>: Copy {
     /// The windows at `now` (see `counter::observe`).
     fn observe(self, slot: Slot<'_>, windows: &[Window; N], now: u64) -> Tally<N>;
-    /// Admits `cost` in every window or none, while `owned` (see
-    /// `counter::admit_while`).
+    /// Admits `cost` in every window or none, while `owned`, releasing
+    /// earlier reservations while `mine` (see `counter::admit_while`).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the two ownership tests are the check's own closures over its slot and floor"
+    )]
     fn admit(
         self,
         slot: Slot<'_>,
@@ -295,9 +299,11 @@ trait State<const N: usize>: Copy {
         now: u64,
         cost: u32,
         owned: impl Fn() -> bool,
+        mine: impl Fn() -> bool,
     ) -> Admission<Tally<N>>;
-    /// Takes back an admission counted in a slot that was reclaimed.
-    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32);
+    /// Takes back an admission counted in a slot whose floor was raised,
+    /// while `mine`.
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32, mine: impl Fn() -> bool);
 }
 
 /// Lengths for a class the limiter has none for (never used: every class
@@ -321,6 +327,10 @@ impl<const N: usize> State<N> for Separate<'_> {
     }
 
     #[inline(always)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the two ownership tests are the check's own closures over its slot and floor"
+    )]
     fn admit(
         self,
         slot: Slot<'_>,
@@ -329,19 +339,20 @@ impl<const N: usize> State<N> for Separate<'_> {
         now: u64,
         cost: u32,
         owned: impl Fn() -> bool,
+        mine: impl Fn() -> bool,
     ) -> Admission<Tally<N>> {
         match (slot.words_n::<N>(), self.0.first_chunk::<N>()) {
             (Some(words), Some(lengths)) => {
-                counter::admit_while(words, lengths, limits, now, cost, owned)
+                counter::admit_while(words, lengths, limits, now, cost, owned, mine)
             }
             _ => Admission::Denied(Tally::fresh(windows, now)),
         }
     }
 
     #[inline(always)]
-    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32) {
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<N>, cost: u32, mine: impl Fn() -> bool) {
         if let Some(words) = slot.words_n::<N>() {
-            counter::undo(words, admitted, cost);
+            counter::undo(words, admitted, cost, mine);
         }
     }
 }
@@ -356,6 +367,10 @@ impl State<2> for &Packing {
     }
 
     #[inline(always)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the two ownership tests are the check's own closures over its slot and floor"
+    )]
     fn admit(
         self,
         slot: Slot<'_>,
@@ -364,7 +379,9 @@ impl State<2> for &Packing {
         now: u64,
         cost: u32,
         owned: impl Fn() -> bool,
+        _mine: impl Fn() -> bool,
     ) -> Admission<Tally<2>> {
+        // One exchange: nothing to release on the way.
         match first_word(slot) {
             Some(word) => Packing::admit_while(self, word, limits, now, cost, owned),
             None => Admission::Denied(Tally::fresh(windows, now)),
@@ -372,9 +389,9 @@ impl State<2> for &Packing {
     }
 
     #[inline(always)]
-    fn undo(self, slot: Slot<'_>, admitted: &Tally<2>, cost: u32) {
+    fn undo(self, slot: Slot<'_>, admitted: &Tally<2>, cost: u32, mine: impl Fn() -> bool) {
         if let Some(word) = first_word(slot) {
-            Packing::undo(self, word, admitted, cost);
+            Packing::undo_while(self, word, admitted, cost, mine);
         }
     }
 }
@@ -544,19 +561,29 @@ impl<C: Clock> Limiter<C> {
                 },
             };
             let floor = slot.floor();
-            let admission = state.admit(slot, windows, &limits, now.max(floor), cost, || {
-                slot.still_owns(floor)
-            });
+            let admission = state.admit(
+                slot,
+                windows,
+                &limits,
+                now.max(floor),
+                cost,
+                || slot.still_owns(floor),
+                || slot.same_tag(),
+            );
             if matches!(admission, Admission::Lost) {
                 // Reclaimed before anything was counted: look again.
                 continue;
             }
             if !slot.still_owns(floor) {
-                // The slot was reclaimed under this check, or its floor
-                // raised: take back what was counted in it and look the
-                // key up again.
+                // Either the slot was reclaimed after this check counted
+                // (its tag changed): the reclaim's reset discarded the
+                // count, and the words may now hold another key's state,
+                // which must not be touched. Or a reclaim that gave up
+                // raised the slot's floor: the slot is still this key's,
+                // and the count, made below the floor, is taken back.
+                // Either way, look the key up again.
                 if let Admission::Admitted(seen) = admission {
-                    state.undo(slot, &seen, cost);
+                    state.undo(slot, &seen, cost, || slot.same_tag());
                 }
                 continue;
             }
@@ -576,7 +603,9 @@ impl<C: Clock> Limiter<C> {
     ///
     /// # Errors
     ///
-    /// [`OverrideError::UnknownClass`], [`OverrideError::ZeroLimit`], or
+    /// [`OverrideError::UnknownClass`], [`OverrideError::ZeroLimit`],
+    /// [`OverrideError::TooLarge`] when a limit is above what the class's
+    /// counters hold ([`max_limits`](Self::max_limits)), or
     /// [`OverrideError::Full`] when the override capacity is spent.
     pub fn set_override<K: Hash + ?Sized>(
         &self,

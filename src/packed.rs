@@ -39,8 +39,9 @@
 //!
 //! # Orderings
 //!
-//! As in `counter`: the compare-exchange is `Acquire` on success, because
-//! the key table reuses slots and resets their words with `Release`.
+//! As in `counter`: loads and compare-exchanges are `Acquire` (on failure
+//! too), because the key table reuses slots and resets their words with
+//! `Release`.
 
 #![allow(
     clippy::arithmetic_side_effects,
@@ -281,14 +282,30 @@ impl Packing {
 
     /// Takes back an admission of `cost` into the windows `admitted`
     /// names, from each window the word is still in (see `table`).
+    #[cfg(test)]
     pub(crate) fn undo(&self, word: &AtomicU64, admitted: &Tally<2>, cost: u32) {
+        self.undo_while(word, admitted, cost, || true);
+    }
+
+    /// [`undo`](Self::undo) in a slot of the key table, while `mine` says
+    /// the slot still belongs to the key: asked after every read of the
+    /// word and before the exchange based on it (see
+    /// `counter::release_while`).
+    pub(crate) fn undo_while(
+        &self,
+        word: &AtomicU64,
+        admitted: &Tally<2>,
+        cost: u32,
+        mine: impl Fn() -> bool,
+    ) {
         let backoff = Backoff::new();
         let want_sub =
             admitted.index[1].saturating_sub(admitted.index[0].saturating_mul(self.ratio));
-        // Relaxed: validated by the compare-exchange.
-        let mut current = word.load(Ordering::Relaxed);
+        // Acquire: a value written by a reclaim's reset (or after it) makes
+        // `mine` see the reclaim.
+        let mut current = word.load(Ordering::Acquire);
         loop {
-            if current == NEUTRAL {
+            if current == NEUTRAL || !mine() {
                 return;
             }
             let (stored, sub, mut count) = self.fields(current);
@@ -306,8 +323,9 @@ impl Packing {
             }
             let start = stored.saturating_mul(self.ratio);
             let next = self.pack([stored, start.saturating_add(sub)], count);
-            // Relaxed: an undo only lowers counts; it publishes nothing.
-            match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            // Relaxed on success: an undo only lowers counts; it publishes
+            // nothing. Acquire on failure: as the load above.
+            match word.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Acquire) {
                 Ok(_) => return,
                 Err(actual) => {
                     current = actual;

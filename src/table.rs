@@ -6,8 +6,10 @@
 //! bucket fill one 64-byte cache line, so finding a key reads at most two
 //! lines of tags. Each (key, class) hashes to two buckets (two-choice
 //! hashing keeps buckets evenly filled) and lives in at most one slot of
-//! them. A slot's counters live apart from the tags: one floor word and one
-//! window word (see `counter`) per window of the policy's widest class.
+//! them. A slot's counters live apart from the tags: one floor word and as
+//! many counter words as the policy's classes need at most (one for a
+//! class whose two windows share a word, see `packed`; one per window
+//! otherwise, see `counter`).
 //!
 //! ```text
 //! tag:   63            16 15     8 7      0
@@ -25,7 +27,13 @@
 //! Lookup is lock-free: read the tags (`Acquire`), then work on the slot's
 //! words, then re-read the slot's tag. If the tag changed, the slot was
 //! reclaimed under the check; the check undoes what it counted and starts
-//! again. While it works on the words, a check also re-reads the tag (and
+//! again — unless the tag changed: then the reclaim's reset discarded the
+//! count, and the words may hold the next owner's state, which the check
+//! must not touch (its window indexes, in other units, can be equal
+//! numbers). An undo therefore releases only while the slot keeps its tag,
+//! and while the tag reads "reclaiming" it waits for the reclaim to end (a
+//! reclaim that gives up restores the tag). While it works on the words, a
+//! check also re-reads the tag (and
 //! the floor) after every read of a word and before any exchange based on
 //! that value (`counter::admit_while`), and stops without writing if the
 //! slot is no longer its own: it never writes over a word that belongs to
@@ -43,8 +51,10 @@
 //!    — a failed exchange also gives up;
 //! 3. store the slot's floor and then the new tag (`Release`).
 //!
-//! Giving up restores the old tag; the words already reset are neutral,
-//! which means "empty" to the old owner too. They held nothing live at the
+//! Giving up puts back the words already reset (a compare-exchange from the
+//! neutral word to the value reset, which fails if a check of the old
+//! owner counted in the word meanwhile) and restores the old tag. A word
+//! left neutral means "empty" to the old owner too. They held nothing live at the
 //! inserter's time, but a check of the old owner at an older time (a
 //! straggler) would find its ended window empty and count in it again, so
 //! before restoring the tag a reclaim that reset any word raises the
@@ -55,9 +65,10 @@
 //! value, what the check read before the reset: every value the reset or a
 //! later owner writes is acquired by the read that returns it, whose tag
 //! re-check then fails. The one value a reset writes that an old owner can
-//! have read is the neutral word itself, in a slot that was never counted
-//! in: such a fresh slot (every word neutral) is never reclaimed, since its
-//! owner's first check is on its way (see "Fresh slots").
+//! have read is the neutral word itself: in a slot that was never counted
+//! in (every word neutral), which is never reclaimed since its owner's
+//! first check is on its way (see "Fresh slots"), or in a word that a
+//! reclaim reset and then gave up on, which it puts back.
 //!
 //! A check that counted into a word after step 2 reset it read a value
 //! released by the reclaimer, so its re-read of the tag sees step 1 or a
@@ -92,7 +103,7 @@
 
 use crate::counter::{self, NEUTRAL};
 use crate::packed::Packing;
-use crate::sync::{AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicU64, Backoff, Mutex, MutexGuard, Ordering};
 use crate::window::Window;
 
 /// Slots per bucket: one cache line of tags.
@@ -197,14 +208,35 @@ impl<'t> Slot<'t> {
         self.stride.get(1..)?.first_chunk::<N>()
     }
 
+    /// Whether the slot still has the tag it was found with: it has not
+    /// been reclaimed for another key since.
+    ///
+    /// A slot being reclaimed may yet go back to its owner (a reclaim that
+    /// gives up restores the tag), so while the tag reads "reclaiming" this
+    /// waits for the reclaim to end: a reclaimer holds its buckets' locks
+    /// for a few word operations and never waits for a check. Only an undo
+    /// asks this, after a check raced with a reclaim of its own slot.
+    #[inline]
+    pub(crate) fn same_tag(&self) -> bool {
+        let backoff = Backoff::new();
+        loop {
+            // Acquire: as in `still_owns`.
+            let tag = self.tag_word.load(Ordering::Acquire);
+            if tag != RECLAIMING {
+                return tag == self.tag;
+            }
+            backoff.spin();
+        }
+    }
+
     /// Whether the slot still belongs to the key it was found for, with
     /// the floor (`floor`) the check counted at.
     #[inline]
     pub(crate) fn still_owns(&self, floor: u64) -> bool {
-        // Acquire: orders this read after the word operations before it;
-        // with their Acquire it sees a reclaim whose reset they read, and
-        // it acquires a restored tag's Release, which publishes a raised
-        // floor (module docs).
+        // Acquire: the word operations before it are Acquire, so this
+        // read sees a reclaim whose reset (or any later value) they read;
+        // and it acquires a restored tag's Release, which publishes a
+        // raised floor (module docs).
         self.tag_word.load(Ordering::Acquire) == self.tag
             // Relaxed: ordered after the tag's Acquire above.
             && self.floor() == floor
@@ -518,7 +550,10 @@ impl Table {
         let layout = layout_of(class_of(old));
         // Relaxed: the Release of each word reset below carries it.
         tag_word.store(RECLAIMING, Ordering::Relaxed);
-        for (i, word) in self.words_at(index).iter().enumerate() {
+        let words = self.words_at(index);
+        // The values reset so far, to put back if the reclaim gives up.
+        let mut was = [NEUTRAL; crate::policy::MAX_WINDOWS];
+        for (i, word) in words.iter().enumerate() {
             // Relaxed: the compare-exchange validates it.
             let seen = word.load(Ordering::Relaxed);
             let live = layout.live_end(i, seen, now);
@@ -528,24 +563,40 @@ impl Table {
                 && word
                     .compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed)
                     .is_ok();
-            if !reset {
-                let disturbed = i > 0;
-                if disturbed {
-                    // Words before `i` are neutral now: the old owner must
-                    // not count below `now` again (module docs).
-                    let floor = &self.stride(index)[0];
-                    // Relaxed: floors change only under the bucket lock,
-                    // held here; the tag's Release below publishes it.
-                    floor.store(floor.load(Ordering::Relaxed).max(now), Ordering::Relaxed);
+            if reset {
+                if let Some(slot) = was.get_mut(i) {
+                    *slot = seen;
                 }
-                // Release: the old owner's finders, and checks that read a
-                // reset word, see its floor.
-                tag_word.store(old, Ordering::Release);
-                return Err(Refusal {
-                    frees_at: live.unwrap_or(now.saturating_add(1)),
-                    disturbed,
-                });
+                continue;
             }
+            let disturbed = i > 0;
+            if disturbed {
+                // Put back the words reset so far, unless a check of the
+                // old owner has counted in them since: a counted-in slot
+                // then never holds a neutral word it did not hold before
+                // (module docs, "Fresh slots").
+                for (word, &value) in words.iter().zip(&was).take(i) {
+                    // Relaxed: published by the tag's Release below; a
+                    // failure means a check counted in the word, which the
+                    // raised floor below handles.
+                    let _ =
+                        word.compare_exchange(NEUTRAL, value, Ordering::Relaxed, Ordering::Relaxed);
+                }
+                // A check of the old owner may have counted in a reset
+                // word, below `now`: it must not count there again (module
+                // docs).
+                let floor = &self.stride(index)[0];
+                // Relaxed: floors change only under the bucket lock,
+                // held here; the tag's Release below publishes it.
+                floor.store(floor.load(Ordering::Relaxed).max(now), Ordering::Relaxed);
+            }
+            // Release: the old owner's finders, and checks that read a
+            // reset word, see its floor.
+            tag_word.store(old, Ordering::Release);
+            return Err(Refusal {
+                frees_at: live.unwrap_or(now.saturating_add(1)),
+                disturbed,
+            });
         }
         Ok(old.wrapping_add(1) & 0xFF)
     }

@@ -283,6 +283,9 @@ fn two_inserters_race_for_one_reclaimable_slot() {
 /// straggling check of "a", the check that inserts "c", and the later
 /// checks of "c".
 struct Times {
+    /// The time the others count from: `T`, or 0 where window indexes of
+    /// different lengths can be equal numbers.
+    base: u64,
     a: u64,
     b: u64,
     straggler: u64,
@@ -318,7 +321,8 @@ fn undo_into_another_class(policy: fn() -> Policy, times: Times) {
             .max()
             .unwrap_or(1);
         let limiter = Arc::new(limiter.with_table(Table::tiny(1, width)));
-        let at = |secs: u64| Duration::from_secs(T.saturating_add(secs));
+        let base = times.base;
+        let at = move |secs: u64| Duration::from_secs(base.saturating_add(secs));
         assert!(limiter.check_at("a", Class(0), at(times.a)).is_allowed());
         assert!(limiter.check_at("b", Class(1), at(times.b)).is_allowed());
         let straggler = {
@@ -369,6 +373,7 @@ fn an_undo_into_a_slot_taken_by_a_class_of_longer_windows() {
                 .expect("valid policy")
         },
         Times {
+            base: T,
             a: 5,
             b: 10,
             straggler: 9,
@@ -391,6 +396,7 @@ fn an_undo_of_a_packed_word_into_a_slot_taken_by_another_class() {
                 .expect("valid policy")
         },
         Times {
+            base: T,
             a: 55,
             b: 60,
             straggler: 59,
@@ -413,11 +419,57 @@ fn an_undo_by_an_old_owner_whose_clock_is_ahead() {
                 .expect("valid policy")
         },
         Times {
+            base: T,
             a: 5,
             b: 60,
             straggler: 125,
             insert: 60,
             probe: 70,
+        },
+    );
+}
+
+#[test]
+fn an_undo_near_the_epoch_where_indexes_of_other_lengths_meet() {
+    // At times near 0 a 10 s index and a minute index can be the same
+    // number: an undo of "a" must not take its cost from the word of "c".
+    undo_into_another_class(
+        || {
+            Policy::builder()
+                .class("short", &["GET"], 2, len(10))
+                .class("long", &["POST"], 2, len(60))
+                .build()
+                .expect("valid policy")
+        },
+        Times {
+            base: 0,
+            a: 5,
+            b: 10,
+            straggler: 9,
+            insert: 10,
+            probe: 20,
+        },
+    );
+}
+
+#[test]
+fn an_undo_of_a_packed_word_near_the_epoch() {
+    undo_into_another_class(
+        || {
+            Policy::builder()
+                .class("packed", &["GET"], 2, len(60))
+                .window(2, len(10))
+                .class("long", &["POST"], 2, len(3600))
+                .build()
+                .expect("valid policy")
+        },
+        Times {
+            base: 0,
+            a: 5,
+            b: 60,
+            straggler: 9,
+            insert: 60,
+            probe: 130,
         },
     );
 }
