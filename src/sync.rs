@@ -73,4 +73,7 @@ impl Backoff {
     pub(crate) fn spin(&self) {
         loom::thread::yield_now();
     }
+    pub(crate) fn snooze(&self) {
+        loom::thread::yield_now();
+    }
 }

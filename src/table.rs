@@ -225,7 +225,8 @@ impl<'t> Slot<'t> {
             if tag != RECLAIMING {
                 return tag == self.tag;
             }
-            backoff.spin();
+            // Spins, then yields: the reclaimer may have been preempted.
+            backoff.snooze();
         }
     }
 
