@@ -124,30 +124,12 @@ impl<C: Clock> LimiterBuilder<C> {
     /// [`MAX_CAPACITY`](crate::MAX_CAPACITY); [`BuildError::Overrides`] if
     /// the policy's overrides cannot be installed.
     pub fn build(self) -> Result<Limiter<C>, BuildError> {
-        let packings: Box<[Option<Packing>]> = self
+        let plans: Box<[Plan]> = self
             .policy
             .classes
             .iter()
             .enumerate()
-            .map(|(c, cp)| {
-                if !self.pack {
-                    return None;
-                }
-                let mut max = [0u32; 2];
-                let class_limits = cp.windows.iter().map(Window::limit);
-                let overrides = self
-                    .policy
-                    .overrides
-                    .iter()
-                    .filter(|o| o.class.index() == c)
-                    .flat_map(|o| o.limits.iter().copied().enumerate());
-                for (i, l) in class_limits.enumerate().chain(overrides) {
-                    if let Some(m) = max.get_mut(i) {
-                        *m = (*m).max(l);
-                    }
-                }
-                Packing::new(&cp.windows, max)
-            })
+            .map(|(c, cp)| Plan::new(cp, c, &self.policy, self.pack))
             .collect();
         // Words per slot: a packed class needs one, any other class one per
         // window.
@@ -155,8 +137,14 @@ impl<C: Clock> LimiterBuilder<C> {
             .policy
             .classes
             .iter()
-            .zip(&packings)
-            .map(|(cp, p)| if p.is_some() { 1 } else { cp.windows.len() })
+            .zip(&plans)
+            .map(|(cp, p)| {
+                if p.packing.is_some() {
+                    1
+                } else {
+                    cp.windows.len()
+                }
+            })
             .max()
             .unwrap_or(1);
         let table = Table::new(self.capacity, width).ok_or(BuildError::Capacity(self.capacity))?;
@@ -175,39 +163,13 @@ impl<C: Clock> LimiterBuilder<C> {
             self.override_capacity
                 .saturating_add(self.policy.overrides.len()),
         );
-        let class_limits = self
-            .policy
-            .classes
-            .iter()
-            .map(|cp| {
-                let mut limits = [0; MAX_WINDOWS];
-                for (l, w) in limits.iter_mut().zip(&cp.windows) {
-                    *l = w.limit();
-                }
-                limits
-            })
-            .collect();
-        let class_lengths = self
-            .policy
-            .classes
-            .iter()
-            .map(|cp| {
-                let mut lengths = [Divisor::new(1); MAX_WINDOWS];
-                for (d, w) in lengths.iter_mut().zip(&cp.windows) {
-                    *d = Divisor::new(w.length().as_secs());
-                }
-                lengths
-            })
-            .collect();
         let limiter = Limiter {
             clock: self.clock,
-            packings,
-            class_lengths,
+            plans,
             hasher,
             table,
             overrides,
             on_full: self.on_full,
-            class_limits,
             policy: self.policy,
         };
         for o in &limiter.policy.overrides {
@@ -235,13 +197,8 @@ pub struct Limiter<C = CoarseClock> {
     table: Table,
     overrides: Overrides,
     on_full: OnFull,
-    /// Per class, its windows' limits (longest first), zero-padded: the
-    /// limits of a key with no override, ready to copy.
-    class_limits: Box<[Limits]>,
-    /// Per class, how its two windows share one word, if they do.
-    packings: Box<[Option<Packing>]>,
-    /// Per class, its windows' lengths as divisors (longest first).
-    class_lengths: Box<[[Divisor; MAX_WINDOWS]]>,
+    /// Per class (by index), what a check needs of it.
+    plans: Box<[Plan]>,
     policy: Policy,
 }
 
@@ -402,6 +359,52 @@ fn first_word(slot: Slot<'_>) -> Option<&AtomicU64> {
     slot.words_n::<1>().map(|[word]| word)
 }
 
+/// What a check needs of one class, worked out when the limiter is built.
+#[derive(Debug)]
+struct Plan {
+    /// Its windows' limits (longest first), zero-padded: the limits of a
+    /// key with no override, ready to copy.
+    limits: Limits,
+    /// Its windows' lengths as divisors (longest first).
+    lengths: [Divisor; MAX_WINDOWS],
+    /// How its two windows share one word, if they do.
+    packing: Option<Packing>,
+}
+
+impl Plan {
+    /// The plan of `cp`, class index `c` of `policy`; packed if `pack`
+    /// and its limits, the policy's overrides of it included, fit.
+    fn new(cp: &ClassPolicy, c: usize, policy: &Policy, pack: bool) -> Self {
+        let mut limits = [0; MAX_WINDOWS];
+        let mut lengths = [Divisor::new(1); MAX_WINDOWS];
+        for ((l, d), w) in limits.iter_mut().zip(&mut lengths).zip(&cp.windows) {
+            *l = w.limit();
+            *d = Divisor::new(w.length().as_secs());
+        }
+        let packing = pack
+            .then(|| {
+                let mut max = [0u32; 2];
+                let overrides = policy
+                    .overrides
+                    .iter()
+                    .filter(|o| o.class.index() == c)
+                    .flat_map(|o| o.limits.iter().copied().enumerate());
+                for (i, l) in limits.iter().copied().enumerate().chain(overrides) {
+                    if let Some(m) = max.get_mut(i) {
+                        *m = (*m).max(l);
+                    }
+                }
+                Packing::new(&cp.windows, max)
+            })
+            .flatten();
+        Self {
+            limits,
+            lengths,
+            packing,
+        }
+    }
+}
+
 /// Limits of one check: one per window of the class.
 type Limits = [u32; MAX_WINDOWS];
 
@@ -501,14 +504,11 @@ impl<C: Clock> Limiter<C> {
         };
         // One copy of the check per window count (a policy has 1 to
         // MAX_WINDOWS windows per class).
-        let separate = Separate(
-            self.class_lengths
-                .get(class.index())
-                .unwrap_or(&UNIT_LENGTHS),
-        );
+        let plan = self.plans.get(class.index());
+        let separate = Separate(plan.map_or(&UNIT_LENGTHS, |p| &p.lengths));
         match cp.windows.len() {
             1 => self.decide_n::<1, O, K, _>(key, class, cp, separate, cost, now),
-            2 => match self.packings.get(class.index()).and_then(Option::as_ref) {
+            2 => match plan.and_then(|p| p.packing.as_ref()) {
                 Some(packing) => self.decide_n::<2, O, K, _>(key, class, cp, packing, cost, now),
                 None => self.decide_n::<2, O, K, _>(key, class, cp, separate, cost, now),
             },
@@ -651,7 +651,7 @@ impl<C: Clock> Limiter<C> {
         if limits.contains(&0) {
             return Err(OverrideError::ZeroLimit);
         }
-        if let Some(packing) = self.packings.get(class.index()).and_then(Option::as_ref) {
+        if let Some(packing) = self.packing(class.index()) {
             for (window, (&limit, max)) in limits.iter().zip(packing.max_limits()).enumerate() {
                 if limit > max {
                     return Err(OverrideError::TooLarge { window, max });
@@ -691,12 +691,10 @@ impl<C: Clock> Limiter<C> {
     /// class.
     pub fn max_limits(&self, class: Class) -> Option<Vec<u32>> {
         let cp = self.policy.class_policy(class)?;
-        Some(
-            match self.packings.get(class.index()).and_then(Option::as_ref) {
-                Some(packing) => packing.max_limits().to_vec(),
-                None => vec![u32::MAX; cp.windows.len()],
-            },
-        )
+        Some(match self.packing(class.index()) {
+            Some(packing) => packing.max_limits().to_vec(),
+            None => vec![u32::MAX; cp.windows.len()],
+        })
     }
 
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`, with
@@ -729,10 +727,15 @@ impl<C: Clock> Limiter<C> {
         h.finish()
     }
 
+    /// How class index `c` keeps its two windows in one word, if it does.
+    fn packing(&self, c: usize) -> Option<&Packing> {
+        self.plans.get(c)?.packing.as_ref()
+    }
+
     /// How the state of class index `class` sits in a slot's words.
     fn layout_of(&self, class: u8) -> Layout<'_> {
         let c = usize::from(class);
-        match self.packings.get(c).and_then(Option::as_ref) {
+        match self.packing(c) {
             Some(packing) => Layout::Packed(packing),
             None => Layout::Words(self.policy.classes.get(c).map_or(&[], |cp| &cp.windows[..])),
         }
@@ -743,10 +746,9 @@ impl<C: Clock> Limiter<C> {
     #[inline]
     fn limits<const N: usize>(&self, class: Class, hash: u64) -> [u32; N] {
         let base = self
-            .class_limits
+            .plans
             .get(class.index())
-            .copied()
-            .unwrap_or([0; MAX_WINDOWS]);
+            .map_or([0; MAX_WINDOWS], |p| p.limits);
         let mut limits: [u32; N] = std::array::from_fn(|i| base.get(i).copied().unwrap_or(0));
         let class_limits = limits;
         if self.overrides.get(hash, &mut limits) {
