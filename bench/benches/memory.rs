@@ -45,47 +45,33 @@ struct Row {
 fn main() {
     let mut rows = Vec::new();
     for n in [1_000usize, 1_000_000] {
-        // The reference policy: two classes, each of two windows.
+        // The reference policy: two classes, each of two windows, kept in
+        // one word (the default) and with a word per window.
         let keys = u64_keys(n);
-        let (limiter, bytes) = held(|| {
-            let limiter = Limiter::builder(Policy::default())
-                .capacity(n)
-                .seed(3)
-                .build()
-                .expect("a valid capacity");
-            for k in &keys {
-                assert!(limiter.check(k, Class::READ).is_allowed());
-            }
-            limiter
-        });
-        assert_eq!(limiter.tracked(), n);
-        rows.push(Row {
-            name: format!("tollgate (capacity {n})"),
-            keys: n,
-            bytes,
-        });
-        drop(limiter);
-
-        // The same with a word per window (`pack_windows(false)`).
-        let (limiter, bytes) = held(|| {
-            let limiter = Limiter::builder(Policy::default())
-                .capacity(n)
-                .seed(3)
-                .pack_windows(false)
-                .build()
-                .expect("a valid capacity");
-            for k in &keys {
-                assert!(limiter.check(k, Class::READ).is_allowed());
-            }
-            limiter
-        });
-        assert_eq!(limiter.tracked(), n);
-        rows.push(Row {
-            name: format!("tollgate, a word per window (capacity {n})"),
-            keys: n,
-            bytes,
-        });
-        drop(limiter);
+        for (pack, name) in [
+            (true, format!("tollgate (capacity {n})")),
+            (false, format!("tollgate, a word per window (capacity {n})")),
+        ] {
+            let (limiter, bytes) = held(|| {
+                let limiter = Limiter::builder(Policy::default())
+                    .capacity(n)
+                    .seed(3)
+                    .pack_windows(pack)
+                    .build()
+                    .expect("a valid capacity");
+                for k in &keys {
+                    assert!(limiter.check(k, Class::READ).is_allowed());
+                }
+                limiter
+            });
+            assert_eq!(limiter.tracked(), n);
+            rows.push(Row {
+                name,
+                keys: n,
+                bytes,
+            });
+            drop(limiter);
+        }
 
         let quota = Quota::per_second(NonZeroU32::MAX);
         let (limiter, bytes) = held(|| {
