@@ -20,8 +20,8 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    consume, open_policy, packed_limiter, spent_policy, str_keys, u64_keys, visiting_order, Cycle,
-    Ticker, T0,
+    consume, open_policy, packed_cas, packed_limiter, spent_policy, str_keys, u64_keys,
+    visiting_order, Cycle, Ticker, T0,
 };
 
 const ROWS: &[&str] = &[
@@ -186,16 +186,7 @@ fn main() {
             let word = CachePadded::new(AtomicU64::new(0));
             let window = (T0 + 1) / 60;
             for _ in 0..iters {
-                let index = black_box(window) & 0xFFFF_FFFF;
-                // Relaxed: the compare-exchange validates it.
-                let seen = word.load(Ordering::Relaxed);
-                let next = if seen >> 32 == index {
-                    seen.wrapping_add(1)
-                } else {
-                    (index << 32) | 1
-                };
-                // Acquire on success, as tollgate's counter does.
-                consume(word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed));
+                consume(packed_cas(&word, window));
             }
         }
         "baseline_fetch_add_1" => {

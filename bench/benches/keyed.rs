@@ -14,8 +14,8 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    consume, open_limiter, open_policy_one_window, packed_limiter, spent_policy, str_keys,
-    u64_keys, visiting_order, Cycle, Ticker, T0,
+    consume, open_limiter, open_policy_one_window, packed_cas, packed_limiter, spent_policy,
+    str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -202,16 +202,7 @@ fn baseline_rows(c: &mut Criterion) {
     let window = (T0 + 1) / 60;
     g.bench_function("baseline_packed_cas/1", |b| {
         b.iter(|| {
-            let index = black_box(window) & 0xFFFF_FFFF;
-            // Relaxed: the compare-exchange validates it.
-            let seen = word.load(Ordering::Relaxed);
-            let next = if seen >> 32 == index {
-                seen.wrapping_add(1)
-            } else {
-                (index << 32) | 1
-            };
-            // Acquire on success, as tollgate's counter does.
-            consume(word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed));
+            consume(packed_cas(&word, window));
         });
     });
 
@@ -224,21 +215,7 @@ fn baseline_rows(c: &mut Criterion) {
     g.bench_function("baseline_packed_cas_x2/1", |b| {
         b.iter(|| {
             for (word, &window) in words.iter().zip(&windows) {
-                let index = black_box(window) & 0xFFFF_FFFF;
-                // Relaxed: the compare-exchange validates it.
-                let seen = word.load(Ordering::Relaxed);
-                let next = if seen >> 32 == index {
-                    seen.wrapping_add(1)
-                } else {
-                    (index << 32) | 1
-                };
-                // Acquire on success, as tollgate's counter does.
-                let _ = black_box(word.compare_exchange(
-                    seen,
-                    next,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ));
+                consume(packed_cas(word, window));
             }
         });
     });

@@ -158,6 +158,26 @@ pub fn consume<T>(result: T) {
     std::hint::black_box(&result);
 }
 
+/// The floor rows' step: one compare-exchange counting 1 in a word that
+/// packs (window index << 32 | count), opening `window` if the word holds
+/// another. What a one-window admission cannot go below, without its
+/// clock read.
+#[inline(always)]
+pub fn packed_cas(word: &std::sync::atomic::AtomicU64, window: u64) -> Result<u64, u64> {
+    use std::sync::atomic::Ordering;
+    let index = std::hint::black_box(window) & 0xFFFF_FFFF;
+    // Relaxed: the compare-exchange validates it.
+    let seen = word.load(Ordering::Relaxed);
+    let next = if seen >> 32 == index {
+        seen.wrapping_add(1)
+    } else {
+        (index << 32) | 1
+    };
+    // Acquire on success, as tollgate's counter does; Relaxed on failure:
+    // the row moves on.
+    word.compare_exchange(seen, next, Ordering::Acquire, Ordering::Relaxed)
+}
+
 /// SplitMix64: a bijection on `u64` that scatters consecutive inputs.
 pub const fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
