@@ -20,13 +20,14 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    consume, open_policy, packed_cas, packed_limiter, spent_policy, str_keys, u64_keys,
-    visiting_order, Cycle, Ticker, T0,
+    consume, open_policy, open_policy_one_window, packed_cas, packed_limiter, spent_policy,
+    str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
 };
 
 const ROWS: &[&str] = &[
     "tollgate_check_at_u64_1",
     "tollgate_check_at_u64_1k",
+    "tollgate_check_at_one_window_u64_1",
     "tollgate_check_at_packed_u64_1",
     "tollgate_check_at_packed_u64_1k",
     "tollgate_check_at_str_1k",
@@ -73,6 +74,18 @@ fn main() {
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
+            }
+        }
+        "tollgate_check_at_one_window_u64_1" => {
+            let limiter = Limiter::builder(open_policy_one_window())
+                .clock(SystemClock)
+                .capacity(1)
+                .seed(0x7011_6a7e)
+                .build()
+                .expect("a valid capacity");
+            let now = SystemClock.now();
+            for _ in 0..iters {
+                consume(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
             }
         }
         "tollgate_check_at_packed_u64_1" | "tollgate_check_at_packed_u64_1k" => {

@@ -101,11 +101,11 @@ fn tollgate_rows(c: &mut Criterion) {
         g.bench_function(format!("tollgate_check_at_packed/u64_{label}"), |b| {
             let mut keys = Cycle::new(&order);
             b.iter(|| {
-                limiter.check_at(
+                consume(limiter.check_at(
                     black_box(keys.next()),
                     Class::READ,
                     black_box(ticker.next()),
-                )
+                ))
             });
         });
         assert!(
