@@ -74,6 +74,10 @@ pub(crate) struct Packing {
     long_mask: u64,
     /// The short count field: `word & short_mask`.
     short_mask: u64,
+    /// Both count fields: what a word holds besides its windows.
+    counts_mask: u64,
+    /// The largest count of each field (the masks, as limits).
+    max: [u32; 2],
 }
 
 /// Bits needed to hold `value`.
@@ -118,16 +122,19 @@ impl Packing {
             long_shift: short_bits,
             long_mask: field_max(long_bits),
             short_mask: field_max(short_bits),
+            counts_mask: field_max(long_bits + short_bits),
+            max: [
+                u32::try_from(field_max(long_bits)).unwrap_or(u32::MAX),
+                u32::try_from(field_max(short_bits)).unwrap_or(u32::MAX),
+            ],
         })
     }
 
     /// The largest limit each window can hold in this packing: what an
     /// override may set.
+    #[inline(always)]
     pub(crate) fn max_limits(&self) -> [u32; 2] {
-        [
-            u32::try_from(self.long_mask).unwrap_or(u32::MAX),
-            u32::try_from(self.short_mask).unwrap_or(u32::MAX),
-        ]
+        self.max
     }
 
     /// The word for windows `index` holding `count`.
@@ -242,12 +249,53 @@ impl Packing {
     ) -> Admission<Tally<2>> {
         let max = self.max_limits();
         let limits = [limits[0].min(max[0]), limits[1].min(max[1])];
+        // The windows current at `now_secs`, as a word holding no counts:
+        // a word that names them (the common case, a key checked again
+        // within its short window) is read and counted without `view`.
+        let long = self.long.divide(now_secs);
+        let sub = self
+            .short
+            .divide(now_secs.wrapping_sub(long.wrapping_mul(self.long.get())))
+            .min(self.sub_mask);
+        let windows = ((long & self.index_mask) << self.index_shift) | (sub << self.sub_shift);
+        let index = [long, long.saturating_mul(self.ratio).saturating_add(sub)];
+        let add = (u64::from(cost) << self.long_shift) | u64::from(cost);
         let backoff = Backoff::new();
         // Acquire: pairs with a reclaimer's Release reset (module docs).
         let mut current = word.load(Ordering::Acquire);
         loop {
             if !owned() {
                 return Admission::Lost;
+            }
+            if current & !self.counts_mask == windows {
+                let (_, _, count) = self.fields(current);
+                let fits = count[0].checked_add(cost).is_some_and(|c| c <= limits[0])
+                    & count[1].checked_add(cost).is_some_and(|c| c <= limits[1]);
+                if !fits {
+                    return Admission::Denied(Tally { index, count });
+                }
+                // Both counts stay within their fields (limits are at
+                // most the fields' maxima), so adding to each field adds
+                // to the word without a carry between them.
+                // Acquire, both ways: as for the exchange below.
+                match word.compare_exchange_weak(
+                    current,
+                    current.wrapping_add(add),
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        return Admission::Admitted(Tally {
+                            index,
+                            count: [count[0].wrapping_add(cost), count[1].wrapping_add(cost)],
+                        })
+                    }
+                    Err(actual) => {
+                        current = actual;
+                        backoff.spin();
+                        continue;
+                    }
+                }
             }
             let seen = self.view(current, now_secs);
             if !seen.fits_all(cost, &limits) {
