@@ -173,8 +173,9 @@ pub(crate) struct Slot<'t> {
     index: usize,
     tag: u64,
     tag_word: &'t AtomicU64,
-    /// `[floor, window words...]`.
-    stride: &'t [AtomicU64],
+    floor_word: &'t AtomicU64,
+    /// The window words.
+    words: &'t [AtomicU64],
 }
 
 impl PartialEq for Slot<'_> {
@@ -192,20 +193,20 @@ impl<'t> Slot<'t> {
         // Relaxed: the floor was published by the tag's Release, which
         // `find` acquired; a stale read only happens on a slot being
         // reclaimed, and the tag re-check catches that.
-        self.stride.first().map_or(0, |f| f.load(Ordering::Relaxed))
+        self.floor_word.load(Ordering::Relaxed)
     }
 
     /// The window words of a slot.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn words(&self) -> &'t [AtomicU64] {
-        self.stride.get(1..).unwrap_or(&[])
+        self.words
     }
 
     /// The first `N` window words of a slot (`None` if the table was built
     /// for fewer windows, which the limiter never asks for).
     #[inline]
     pub(crate) fn words_n<const N: usize>(&self) -> Option<&'t [AtomicU64; N]> {
-        self.stride.get(1..)?.first_chunk::<N>()
+        self.words.first_chunk::<N>()
     }
 
     /// Whether the slot still has the tag it was found with: it has not
@@ -353,7 +354,11 @@ impl Table {
         let b0 = ((m >> 32).wrapping_mul(n)) >> 32;
         let mut b1 = ((m & 0xFFFF_FFFF).wrapping_mul(n)) >> 32;
         if b1 == b0 {
-            b1 = b0.wrapping_add(1).checked_rem(n).unwrap_or(0);
+            // The next bucket, wrapping; no division (b0 < n).
+            b1 = b0.wrapping_add(1);
+            if b1 == n {
+                b1 = 0;
+            }
         }
         let to_usize = |b: u64| usize::try_from(b).unwrap_or(0);
         Home {
@@ -371,7 +376,7 @@ impl Table {
                 // the slot's floor is visible.
                 let t = tag.load(Ordering::Acquire);
                 if t >> 8 == home.ident {
-                    return Some(self.slot(slot_index(b, j), t));
+                    return Some(self.slot_with(slot_index(b, j), t, tag));
                 }
             }
         }
@@ -397,11 +402,20 @@ impl Table {
     /// Slot `index`, seen with tag `tag`.
     #[inline]
     fn slot(&self, index: usize, tag: u64) -> Slot<'_> {
+        self.slot_with(index, tag, self.tag(index))
+    }
+
+    /// Slot `index`, seen with tag `tag` in `tag_word`, its tag.
+    #[inline(always)]
+    fn slot_with<'t>(&'t self, index: usize, tag: u64, tag_word: &'t AtomicU64) -> Slot<'t> {
+        let stride = self.stride(index);
+        let (floor_word, words) = (&stride[0], &stride[1..]);
         Slot {
             index,
             tag,
-            tag_word: self.tag(index),
-            stride: self.stride(index),
+            tag_word,
+            floor_word,
+            words,
         }
     }
 
