@@ -153,40 +153,44 @@ impl Decision {
                 reset = windows[i].end_of(seen.index[i]);
             }
         }
-        let mut d = Decision {
+        // Worked out of line and returned in registers, so that the
+        // decision is built once, in place.
+        let (retry_after, window) = if matches!(outcome, Outcome::Denied | Outcome::CostTooLarge) {
+            Self::explain(outcome, windows, limits, seen, now, cost)
+        } else {
+            (None, None)
+        };
+        Decision {
             outcome,
             limit: limit.into(),
             remaining: remaining.into(),
             reset,
-            retry_after: None,
-            window: None,
+            retry_after,
+            window,
             binding: Some(binding),
             now,
-        };
-        if matches!(outcome, Outcome::Denied | Outcome::CostTooLarge) {
-            d.explain(windows, limits, seen, cost);
         }
-        d
     }
 
-    /// Fills in, for a denial, the window that denies it and when to
-    /// retry; for a cost above a limit, the window with the smallest limit
-    /// below the cost (which tells the caller the largest cost that can
-    /// ever pass).
+    /// For a denial, when to retry and the window that denies it; for a
+    /// cost above a limit, the window with the smallest limit below the
+    /// cost (which tells the caller the largest cost that can ever pass).
     #[cold]
+    #[inline(never)]
     fn explain<const N: usize>(
-        &mut self,
+        outcome: Outcome,
         windows: &[Window; N],
         limits: &[u32; N],
         seen: &Tally<N>,
+        now: u64,
         cost: u32,
-    ) {
-        if self.outcome == Outcome::CostTooLarge {
-            self.window = (0..N)
+    ) -> (Option<NonZeroU64>, Option<Window>) {
+        if outcome == Outcome::CostTooLarge {
+            let window = (0..N)
                 .filter(|&i| limits[i] < cost)
                 .min_by_key(|&i| limits[i])
                 .map(|i| Window::new(limits[i], windows[i].length()));
-            return;
+            return (None, window);
         }
         // The denying window that ends last; on a tie, the longest.
         let mut latest: Option<(u64, usize)> = None;
@@ -198,9 +202,12 @@ impl Decision {
                 }
             }
         }
-        if let Some((end, i)) = latest {
-            self.retry_after = NonZeroU64::new(end.saturating_sub(self.now).max(1));
-            self.window = Some(Window::new(limits[i], windows[i].length()));
+        match latest {
+            Some((end, i)) => (
+                NonZeroU64::new(end.saturating_sub(now).max(1)),
+                Some(Window::new(limits[i], windows[i].length())),
+            ),
+            None => (None, None),
         }
     }
 
