@@ -30,6 +30,7 @@ const ROWS: &[&str] = &[
     "tollgate_check_at_one_window_u64_1",
     "tollgate_check_at_packed_u64_1",
     "tollgate_check_at_packed_u64_1k",
+    "tollgate_check_at_packed_u64_1m",
     "tollgate_check_at_str_1k",
     "tollgate_check_system_clock_u64_1k",
     "tollgate_check_at_denied_u64_1",
@@ -88,8 +89,14 @@ fn main() {
                 consume(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
             }
         }
-        "tollgate_check_at_packed_u64_1" | "tollgate_check_at_packed_u64_1k" => {
-            let n = if row.ends_with("_1k") { 1_000 } else { 1 };
+        "tollgate_check_at_packed_u64_1"
+        | "tollgate_check_at_packed_u64_1k"
+        | "tollgate_check_at_packed_u64_1m" => {
+            let n = match row.rsplit('_').next() {
+                Some("1k") => 1_000,
+                Some("1m") => 1_000_000,
+                _ => 1,
+            };
             let limiter = packed_limiter(n);
             let keys = u64_keys(n);
             let mut ticker = Ticker::new();
