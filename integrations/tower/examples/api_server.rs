@@ -29,7 +29,6 @@ mod support;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
 use tollgate_tower::{MissingKey, RateLimitLayer};
@@ -102,7 +101,10 @@ async fn main() -> ExitCode {
 }
 
 /// The routes behind the layer, with the limiter `builder` makes.
-fn limited<C: Clock + 'static>(o: &Options, builder: LimiterBuilder<C>) -> Result<Router, String> {
+fn limited<C: Clock + 'static>(
+    o: &Options,
+    builder: LimiterBuilder<C>,
+) -> Result<impl app::App, String> {
     let limiter = builder.build().map_err(|e| e.to_string())?;
     let missing = if o.peer_ip {
         MissingKey::PeerIp
@@ -121,14 +123,22 @@ async fn run(o: Options) -> Result<(), String> {
         Some(path) => app::load_policy(path)?,
         None => Policy::default(),
     };
-    let router = if !o.limit {
-        app::routes()
+    if !o.limit {
+        serve(&o, app::routes()).await
     } else if o.system_clock {
         let limiter = Limiter::builder(policy).clock(SystemClock);
-        limited(&o, limiter.capacity(o.capacity))?
+        serve(&o, limited(&o, limiter.capacity(o.capacity))?).await
     } else {
-        limited(&o, Limiter::builder(policy).capacity(o.capacity))?
-    };
+        serve(
+            &o,
+            limited(&o, Limiter::builder(policy).capacity(o.capacity))?,
+        )
+        .await
+    }
+}
+
+/// Listens on `--listen` and serves `app` until Ctrl-C.
+async fn serve(o: &Options, app: impl app::App) -> Result<(), String> {
     let listener = TcpListener::bind(&o.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
@@ -140,7 +150,7 @@ async fn run(o: Options) -> Result<(), String> {
     };
     eprintln!("api_server: listening on http://{addr} ({limited}); stop with Ctrl-C");
     tokio::select! {
-        served = app::serve(listener, router) => served.map_err(|e| e.to_string()),
+        served = app::serve(listener, app) => served.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => Ok(()),
     }
 }

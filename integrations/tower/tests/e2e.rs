@@ -230,6 +230,10 @@ async fn admitted_reads_carry_the_read_figures() {
         ("PATCH", "/v1/companies/1", 200, 60, 19),
         ("DELETE", "/v1/companies/2", 204, 60, 18),
         ("DELETE", "/v1/companies/2", 404, 60, 17),
+        // A path no route matches is counted too, and its 404 carries the
+        // fields.
+        ("GET", "/v1/nothing-here", 404, 1000, 328),
+        ("POST", "/v2/companies", 404, 60, 16),
     ];
     for (method, path, status, limit, remaining) in cases {
         let r = server.send(method, path, &auth).await;

@@ -6,14 +6,18 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use axum::extract::{Path, State};
+use std::convert::Infallible;
+
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tollgate::{Clock, Policy};
 use tollgate_tower::RateLimitLayer;
+use tower::{Layer, Service, ServiceExt};
 
 /// A company record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -75,9 +79,31 @@ pub(crate) fn routes() -> Router {
         .with_state(Arc::new(Mutex::new(store)))
 }
 
-/// The routes behind `layer`.
-pub(crate) fn app<C: Clock + 'static>(layer: RateLimitLayer<C>) -> Router {
-    routes().layer(layer)
+/// A service the examples serve: a router, or a router behind the layer.
+pub(crate) trait App:
+    Service<Request, Response = Response, Error = Infallible, Future: Send>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: Service<Request, Response = Response, Error = Infallible, Future: Send>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The routes behind `layer`, which wraps the whole router rather than
+/// each route (`Router::layer`, which also checks every request, the
+/// fallback's included): axum then neither boxes the layered routes nor
+/// clones one for every request.
+pub(crate) fn app<C: Clock + 'static>(layer: RateLimitLayer<C>) -> impl App {
+    ServiceExt::<Request>::map_response(layer.layer(routes()), IntoResponse::into_response)
 }
 
 /// Reads a policy file: JSON if its name ends in `.json`, TOML otherwise.
@@ -93,17 +119,17 @@ pub(crate) fn load_policy(path: &str) -> Result<Policy, String> {
 
 /// Serves `app` on `listener` until the task is dropped, with the peer
 /// address available to the layer (`MissingKey::PeerIp`).
-pub(crate) async fn serve(listener: TcpListener, app: Router) -> std::io::Result<()> {
+pub(crate) async fn serve(listener: TcpListener, app: impl App) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
     )
     .await
 }
 
 /// Binds an ephemeral loopback port and serves `app` there in a task;
 /// returns the address.
-pub(crate) async fn spawn(app: Router) -> std::io::Result<SocketAddr> {
+pub(crate) async fn spawn(app: impl App) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(serve(listener, app));
