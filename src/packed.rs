@@ -85,7 +85,7 @@ const fn bits(value: u64) -> u32 {
     u64::BITS - value.leading_zeros()
 }
 
-/// The largest value of a field of `n` bits (`n` at most 32).
+/// The largest value of a field of `n` bits (`n` below 64).
 const fn field_max(n: u32) -> u64 {
     (1u64 << n) - 1
 }
@@ -277,7 +277,10 @@ impl Packing {
                 // Both counts stay within their fields (limits are at
                 // most the fields' maxima), so adding to each field adds
                 // to the word without a carry between them.
-                // Acquire, both ways: as for the exchange below.
+                // Acquire on success: pairs with a reclaimer's Release
+                // reset, so a re-read of the slot's tag sees the reclaim.
+                // Acquire on failure: the loop goes on from the value
+                // returned, and `owned` must see a reclaim that wrote it.
                 match word.compare_exchange_weak(
                     current,
                     current.wrapping_add(add),

@@ -408,6 +408,8 @@ impl Table {
     /// Slot `index`, seen with tag `tag` in `tag_word`, its tag.
     #[inline(always)]
     fn slot_with<'t>(&'t self, index: usize, tag: u64, tag_word: &'t AtomicU64) -> Slot<'t> {
+        // A stride is `width + 1` words: the floor, then the window words
+        // (none if the width is 0), so neither index can be out of range.
         let stride = self.stride(index);
         let (floor_word, words) = (&stride[0], &stride[1..]);
         Slot {

@@ -72,6 +72,9 @@ fn assert_sane(p: &Packing) {
     assert!(p.sub_shift + p.sub_mask.count_ones() <= p.index_shift);
     assert!(p.long_shift + p.long_mask.count_ones() <= p.sub_shift);
     assert!(p.short_mask.count_ones() <= p.long_shift);
+    // The fast path of `admit_while` adds to both counts at once: they
+    // are the word's low bits, and nothing else.
+    assert_eq!(p.counts_mask, (p.long_mask << p.long_shift) | p.short_mask);
     // The sub-index field holds every position of a short window.
     assert!(p.sub_mask >= p.ratio - 1, "{p:?}");
     let max = p.max_limits();
@@ -264,6 +267,38 @@ fn view_of_a_packed_tally_round_trips() {
         tally([L + 1000, (L + 1000) * 6 + 3], [1, 1]),
     ] {
         assert_eq!(p.view(p.pack(t.index, t.count), now), t);
+    }
+}
+
+/// Where the current windows' fields are all zero (near the epoch, and
+/// where the long index wraps modulo 2^I), a word that names them reads
+/// like the neutral word: packed and separate words still agree check for
+/// check, through the fast path of a current word and out of it.
+#[test]
+fn words_of_windows_with_zero_fields_agree_with_separate_words() {
+    let p = read();
+    let lengths = [Divisor::new(60), Divisor::new(10)];
+    let limits = [7, 3];
+    // The long index is kept modulo 2^27 for a minute: it wraps at
+    // 2^27 minutes.
+    let wrap = (1u64 << 27) * 60;
+    for start in [0, 1, wrap - 70, wrap] {
+        let packed = AtomicU64::new(NEUTRAL);
+        let separate = [AtomicU64::new(NEUTRAL), AtomicU64::new(NEUTRAL)];
+        for now in start..start + 140 {
+            for _ in 0..2 {
+                assert_eq!(
+                    p.admit(&packed, &limits, now, 1),
+                    counter::admit(&separate, &lengths, &limits, now, 1),
+                    "admit at t = {now}"
+                );
+            }
+            assert_eq!(
+                p.observe(&packed, now),
+                counter::observe(&separate, &lengths, now),
+                "observe at t = {now}"
+            );
+        }
     }
 }
 
@@ -509,7 +544,9 @@ proptest! {
     #[test]
     fn packed_and_separate_words_agree(
         spec in class(),
-        start in 0u64..(1 << 33),
+        // Near the epoch too, where the current windows' fields of a word
+        // are all zero, as in the neutral word.
+        start in prop_oneof![0u64..600, 0u64..(1 << 33)],
         steps in steps(),
     ) {
         let ws = windows(&spec);
