@@ -114,6 +114,7 @@ fn limited<C: Clock + 'static>(
     let layer = RateLimitLayer::builder(Arc::new(limiter))
         .missing_key(missing)
         .ietf_headers(o.ietf)
+        .inner_body()
         .build();
     Ok(app::app(layer))
 }

@@ -68,7 +68,12 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .ok_or("the policy has no write class")?;
     let shortest = windows.last().map_or(1, |w| w.length().as_secs());
     let limiter = Limiter::builder(policy.clone()).build()?;
-    let addr = app::spawn(app::app(RateLimitLayer::new(Arc::new(limiter)))).await?;
+    let addr = app::spawn(app::app(
+        RateLimitLayer::builder(Arc::new(limiter))
+            .inner_body()
+            .build(),
+    ))
+    .await?;
 
     // A window about to end would count its whole allowance while leaving
     // a client no time to use it: start in the next one instead.

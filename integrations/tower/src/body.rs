@@ -1,4 +1,5 @@
-//! The response body: the inner service's, or the layer's own JSON.
+//! The response body: the inner service's, or the layer's own JSON; and
+//! how a layer builds it (`BodyMode`).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -75,4 +76,63 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
             ),
         }
     }
+}
+
+/// How a [`RateLimit`](crate::RateLimit) service types its responses'
+/// bodies: the inner service's body `B`, or the JSON of an answer of the
+/// layer's own. Chosen when the layer is built; the two modes are
+/// [`WrapBody`] (the default) and [`InnerBody`].
+pub trait BodyMode<B>: sealed::Sealed {
+    /// The body of the service's responses.
+    type Body;
+    /// The inner service's body, as a response body.
+    fn inner(body: B) -> Self::Body;
+    /// The body of an answer of the layer's own.
+    fn own(data: Bytes) -> Self::Body;
+}
+
+/// Responses carry a [`ResponseBody`]: works with any inner body type.
+/// The default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WrapBody;
+
+/// Responses carry the inner service's own body type, which builds the
+/// layer's answers from their bytes (`B: From<Bytes>`: axum's `Body`,
+/// `http_body_util::Full<Bytes>`, `String` and `Vec<u8>`, among others).
+///
+/// With axum this spares a box per response: axum keeps a response body
+/// that is already its `Body` as it is, and boxes any other (see
+/// [`RateLimitLayerBuilder::inner_body`](crate::RateLimitLayerBuilder::inner_body)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InnerBody;
+
+impl<B> BodyMode<B> for WrapBody {
+    type Body = ResponseBody<B>;
+
+    fn inner(body: B) -> ResponseBody<B> {
+        ResponseBody::inner(body)
+    }
+
+    fn own(data: Bytes) -> ResponseBody<B> {
+        ResponseBody::full(data)
+    }
+}
+
+impl<B: From<Bytes>> BodyMode<B> for InnerBody {
+    type Body = B;
+
+    fn inner(body: B) -> B {
+        body
+    }
+
+    fn own(data: Bytes) -> B {
+        B::from(data)
+    }
+}
+
+/// Only this crate's modes implement [`BodyMode`], so that it can grow.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::WrapBody {}
+    impl Sealed for super::InnerBody {}
 }

@@ -2,6 +2,7 @@
 //! added to its response, or the layer's own answer.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -9,16 +10,18 @@ use bytes::Bytes;
 use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::body::ResponseBody;
+use crate::body::{BodyMode, WrapBody};
 use crate::response::RateFields;
 
 pin_project! {
     /// The future of [`RateLimit`](crate::RateLimit)'s responses. It does
     /// not allocate: the inner future is held inline.
     #[derive(Debug)]
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, M = WrapBody> {
         #[pin]
         kind: Kind<F>,
+        // How the response's body is typed (`BodyMode`): a type only.
+        mode: PhantomData<fn() -> M>,
     }
 }
 
@@ -33,11 +36,12 @@ pin_project! {
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F, M> ResponseFuture<F, M> {
     /// The inner service's response, with `fields` added (if any).
     pub(crate) fn inner(future: F, fields: Option<RateFields>) -> Self {
         Self {
             kind: Kind::Inner { future, fields },
+            mode: PhantomData,
         }
     }
 
@@ -47,15 +51,17 @@ impl<F> ResponseFuture<F> {
             kind: Kind::Ready {
                 response: Some(Box::new(response)),
             },
+            mode: PhantomData,
         }
     }
 }
 
-impl<F, B, E> Future for ResponseFuture<F>
+impl<F, B, E, M> Future for ResponseFuture<F, M>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    M: BodyMode<B>,
 {
-    type Output = Result<Response<ResponseBody<B>>, E>;
+    type Output = Result<Response<M::Body>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
@@ -68,13 +74,13 @@ where
                 if let Some(fields) = fields.take() {
                     fields.apply(response.headers_mut());
                 }
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
+                Poll::Ready(Ok(response.map(M::inner)))
             }
             KindProj::Ready { response } => {
                 // Polled again after completion: an empty response rather
                 // than a panic.
                 let response = response.take().map_or_else(Response::default, |r| *r);
-                Poll::Ready(Ok(response.map(ResponseBody::full)))
+                Poll::Ready(Ok(response.map(M::own)))
             }
         }
     }

@@ -1,11 +1,13 @@
 //! The layer and its settings.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use http::HeaderValue;
 use tollgate::{Class, Clock, CoarseClock, Limiter};
 use tower_layer::Layer;
 
+use crate::body::{InnerBody, WrapBody};
 use crate::key::{ApiKey, KeyExtractor};
 use crate::method::MethodClasses;
 use crate::service::RateLimit;
@@ -64,16 +66,19 @@ pub(crate) struct Config<C, K> {
 /// [`Limiter`]: see the crate docs for what it answers.
 ///
 /// Cloning is cheap (one reference count); every clone and every service
-/// it makes share one limiter.
+/// it makes share one limiter. `M` sets the type of the responses' bodies
+/// (see [`RateLimitLayerBuilder::inner_body`]).
 #[derive(Debug)]
-pub struct RateLimitLayer<C = CoarseClock, K = ApiKey> {
+pub struct RateLimitLayer<C = CoarseClock, K = ApiKey, M = WrapBody> {
     config: Arc<Config<C, K>>,
+    mode: PhantomData<fn() -> M>,
 }
 
-impl<C, K> Clone for RateLimitLayer<C, K> {
+impl<C, K, M> Clone for RateLimitLayer<C, K, M> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
+            mode: PhantomData,
         }
     }
 }
@@ -93,19 +98,20 @@ impl<C: Clock> RateLimitLayer<C, ApiKey> {
             missing_key: MissingKey::default(),
             unknown_method: UnknownMethod::default(),
             ietf: false,
+            mode: PhantomData,
         }
     }
 }
 
-impl<C, K> RateLimitLayer<C, K> {
+impl<C, K, M> RateLimitLayer<C, K, M> {
     /// The limiter the layer checks requests with.
     pub fn limiter(&self) -> &Arc<Limiter<C>> {
         &self.config.limiter
     }
 }
 
-impl<S, C, K> Layer<S> for RateLimitLayer<C, K> {
-    type Service = RateLimit<S, C, K>;
+impl<S, C, K, M> Layer<S> for RateLimitLayer<C, K, M> {
+    type Service = RateLimit<S, C, K, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit::new(inner, Arc::clone(&self.config))
@@ -115,23 +121,43 @@ impl<S, C, K> Layer<S> for RateLimitLayer<C, K> {
 /// Configures a [`RateLimitLayer`]; from [`RateLimitLayer::builder`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .build()"]
-pub struct RateLimitLayerBuilder<C, K> {
+pub struct RateLimitLayerBuilder<C, K, M = WrapBody> {
     limiter: Arc<Limiter<C>>,
     keys: K,
     missing_key: MissingKey,
     unknown_method: UnknownMethod,
     ietf: bool,
+    mode: PhantomData<fn() -> M>,
 }
 
-impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
+impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
     /// Where keys come from (default [`ApiKey`]).
-    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<C, K2> {
+    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<C, K2, M> {
         RateLimitLayerBuilder {
             limiter: self.limiter,
             keys,
             missing_key: self.missing_key,
             unknown_method: self.unknown_method,
             ietf: self.ietf,
+            mode: PhantomData,
+        }
+    }
+
+    /// Responses keep the inner service's body type `B` (which must be
+    /// `From<Bytes>`: the layer's own answers are built with it), instead
+    /// of the default [`ResponseBody<B>`](crate::ResponseBody) wrapper.
+    ///
+    /// For axum: a response body that is not axum's `Body` is boxed into
+    /// one, once per response; with this, the layer's responses are
+    /// `Response<Body>` already and nothing is boxed.
+    pub fn inner_body(self) -> RateLimitLayerBuilder<C, K, InnerBody> {
+        RateLimitLayerBuilder {
+            limiter: self.limiter,
+            keys: self.keys,
+            missing_key: self.missing_key,
+            unknown_method: self.unknown_method,
+            ietf: self.ietf,
+            mode: PhantomData,
         }
     }
 
@@ -157,7 +183,7 @@ impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
     }
 
     /// The layer.
-    pub fn build(self) -> RateLimitLayer<C, K> {
+    pub fn build(self) -> RateLimitLayer<C, K, M> {
         let allow = allow_field(&self.limiter);
         let methods = MethodClasses::new(self.limiter.policy());
         RateLimitLayer {
@@ -170,6 +196,7 @@ impl<C: Clock, K: KeyExtractor> RateLimitLayerBuilder<C, K> {
                 methods,
                 allow,
             }),
+            mode: PhantomData,
         }
     }
 }

@@ -101,21 +101,24 @@
 //!
 //! `Router::layer`, as above, checks every request (axum applies it to
 //! the fallback too, so a 404 for an unknown path carries the fields). It
-//! also boxes each layered route and clones it for every request; wrapping
-//! the whole router does neither, and checks the same requests:
+//! also boxes each layered route and clones it for every request, and a
+//! response body other than axum's own `Body` (the default
+//! [`ResponseBody`]) is boxed into one. Wrapping the whole router, with
+//! responses that keep axum's `Body` ([`RateLimitLayerBuilder::inner_body`]),
+//! checks the same requests and does none of that:
 //!
 //! ```no_run
 //! # use std::{net::SocketAddr, sync::Arc};
-//! # use axum::{extract::Request, response::IntoResponse, routing::get, Router};
+//! # use axum::{extract::Request, routing::get, Router};
 //! # use tollgate::{Limiter, Policy};
 //! # use tollgate_tower::RateLimitLayer;
-//! use tower::{Layer, ServiceExt};
+//! use tower::Layer;
 //! # async fn serve() -> std::io::Result<()> {
 //! # let limiter = Limiter::builder(Policy::default()).build().unwrap();
 //! # let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! let routes = Router::new().route("/v1/companies", get(|| async { "[]" }));
-//! let limited = RateLimitLayer::new(Arc::new(limiter)).layer(routes);
-//! let app = ServiceExt::<Request>::map_response(limited, IntoResponse::into_response);
+//! let layer = RateLimitLayer::builder(Arc::new(limiter)).inner_body().build();
+//! let app = layer.layer(routes);
 //! axum::serve(
 //!     listener,
 //!     axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
@@ -124,15 +127,22 @@
 //! # }
 //! ```
 //!
-//! In the example API server, which does this, the layer around the
-//! router costs about 840 fewer instructions per request than with
-//! `Router::layer` (callgrind; see `docs/http-load.md`).
+//! Two things differ from `Router::layer`: layers added to the router
+//! (with `Router::layer`) now run after the limiter, so a layer that must
+//! run first, such as authentication, wraps the limited service in turn;
+//! and a [`KeyExtractor`] runs before routing, so it does not see axum's
+//! `MatchedPath` or path parameters. The example API server wraps the
+//! router; see `docs/http-load.md` for what each placement costs per
+//! request.
 //!
 //! ## With hyper
 //!
 //! The service is a `tower::Service`; hyper 1 serves one through
 //! `hyper_util::service::TowerToHyperService`. The response body,
-//! [`ResponseBody`], is an `http_body::Body` with `Bytes` data.
+//! [`ResponseBody`], is an `http_body::Body` with `Bytes` data that wraps
+//! any inner body (a proxy's `Incoming` included); with
+//! [`RateLimitLayerBuilder::inner_body`] it is the inner service's own
+//! body type, for types built `From<Bytes>` (`Full<Bytes>`, for one).
 //!
 //! ## Cost
 //!
@@ -157,7 +167,7 @@ mod request_id;
 mod response;
 mod service;
 
-pub use body::ResponseBody;
+pub use body::{BodyMode, InnerBody, ResponseBody, WrapBody};
 pub use future::ResponseFuture;
 pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
 pub use layer::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};

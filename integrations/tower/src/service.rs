@@ -1,6 +1,7 @@
 //! The service: one check per request, before the inner service is
 //! called.
 
+use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,7 +10,7 @@ use http::{Extensions, Request, Response};
 use tollgate::{Class, Clock, Decision, Outcome};
 use tower_service::Service;
 
-use crate::body::ResponseBody;
+use crate::body::{BodyMode, WrapBody};
 use crate::future::ResponseFuture;
 use crate::key::{KeyExtractor, PeerKey};
 use crate::layer::{Config, MissingKey, UnknownMethod};
@@ -22,24 +23,33 @@ use crate::response::{self, RateFields};
 /// either calls the inner service (adding the rate-limit fields to its
 /// response) or answers itself. It never panics; see the crate docs'
 /// "Cost" for what it allocates.
+///
+/// `M` ([`WrapBody`] or [`InnerBody`](crate::InnerBody)) sets the type of
+/// its responses' bodies.
 #[derive(Debug)]
-pub struct RateLimit<S, C, K> {
+pub struct RateLimit<S, C, K, M = WrapBody> {
     inner: S,
     config: Arc<Config<C, K>>,
+    mode: PhantomData<fn() -> M>,
 }
 
-impl<S: Clone, C, K> Clone for RateLimit<S, C, K> {
+impl<S: Clone, C, K, M> Clone for RateLimit<S, C, K, M> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
             config: Arc::clone(&self.config),
+            mode: PhantomData,
         }
     }
 }
 
-impl<S, C, K> RateLimit<S, C, K> {
+impl<S, C, K, M> RateLimit<S, C, K, M> {
     pub(crate) fn new(inner: S, config: Arc<Config<C, K>>) -> Self {
-        Self { inner, config }
+        Self {
+            inner,
+            config,
+            mode: PhantomData,
+        }
     }
 
     /// The wrapped service.
@@ -128,15 +138,16 @@ fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
         .or_else(|| extensions.get::<IpAddr>().copied())
 }
 
-impl<S, C, K, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, C, K>
+impl<S, C, K, M, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, C, K, M>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: Clock,
     K: KeyExtractor,
+    M: BodyMode<ResBody>,
 {
-    type Response = Response<ResponseBody<ResBody>>;
+    type Response = Response<M::Body>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, M>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)

@@ -69,7 +69,9 @@ impl Server {
             .capacity(1_000)
             .build()
             .unwrap();
-        let layer = configure(RateLimitLayer::builder(Arc::new(limiter))).build();
+        let layer = configure(RateLimitLayer::builder(Arc::new(limiter)))
+            .inner_body()
+            .build();
         let addr = app::spawn(app::app(layer)).await.unwrap();
         Self { addr, clock }
     }
@@ -675,9 +677,11 @@ async fn a_full_table_refuses_new_keys_with_a_retry_after() {
         .build()
         .unwrap();
     let slots = limiter.slots();
-    let addr = app::spawn(app::app(RateLimitLayer::new(limiter)))
-        .await
-        .unwrap();
+    let addr = app::spawn(app::app(
+        RateLimitLayer::builder(limiter).inner_body().build(),
+    ))
+    .await
+    .unwrap();
     let server = Server { addr, clock };
     // Every slot can hold a key; some key past them finds no room.
     let mut refused = None;

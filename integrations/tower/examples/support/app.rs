@@ -3,21 +3,20 @@
 //! behind the rate-limit layer.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use std::convert::Infallible;
-
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tollgate::{Clock, Policy};
-use tollgate_tower::RateLimitLayer;
-use tower::{Layer, Service, ServiceExt};
+use tollgate_tower::{ApiKey, InnerBody, RateLimitLayer};
+use tower::{Layer, Service};
 
 /// A company record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -101,9 +100,10 @@ impl<S> App for S where
 /// The routes behind `layer`, which wraps the whole router rather than
 /// each route (`Router::layer`, which also checks every request, the
 /// fallback's included): axum then neither boxes the layered routes nor
-/// clones one for every request.
-pub(crate) fn app<C: Clock + 'static>(layer: RateLimitLayer<C>) -> impl App {
-    ServiceExt::<Request>::map_response(layer.layer(routes()), IntoResponse::into_response)
+/// clones one for every request. With [`InnerBody`] the responses keep
+/// axum's `Body`, which axum serves without boxing it again.
+pub(crate) fn app<C: Clock + 'static>(layer: RateLimitLayer<C, ApiKey, InnerBody>) -> impl App {
+    layer.layer(routes())
 }
 
 /// Reads a policy file: JSON if its name ends in `.json`, TOML otherwise.
