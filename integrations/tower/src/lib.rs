@@ -153,7 +153,9 @@
 //! it, and other large numbers are carved out of a per-thread arena (one
 //! allocation per 512 bytes of digits). The layer's own answers allocate
 //! their JSON body, and the IETF fields, when enabled, their values. The
-//! response future holds the inner future inline (no box).
+//! response future holds the inner future inline (no box). Under axum, a
+//! response body other than axum's `Body` is boxed into one by axum, once
+//! per response: [`RateLimitLayerBuilder::inner_body`] avoids that.
 
 #![forbid(unsafe_code)]
 
