@@ -170,7 +170,6 @@ pub(crate) struct Home {
 /// and words located once for the check that uses them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Slot<'t> {
-    index: usize,
     tag: u64,
     tag_word: &'t AtomicU64,
     floor_word: &'t AtomicU64,
@@ -180,7 +179,8 @@ pub(crate) struct Slot<'t> {
 
 impl PartialEq for Slot<'_> {
     fn eq(&self, other: &Self) -> bool {
-        (self.index, self.tag) == (other.index, other.tag)
+        // One tag word per slot: the same word is the same slot.
+        std::ptr::eq(self.tag_word, other.tag_word) && self.tag == other.tag
     }
 }
 
@@ -413,7 +413,6 @@ impl Table {
         let stride = self.stride(index);
         let (floor_word, words) = (&stride[0], &stride[1..]);
         Slot {
-            index,
             tag,
             tag_word,
             floor_word,
