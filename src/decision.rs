@@ -143,16 +143,27 @@ impl Decision {
         // Windows are longest first: the first with the least room is the
         // longest among them.
         let mut remaining = limit.saturating_sub(seen.count[0]);
-        let mut binding = Window::new(limit, first.length());
-        let mut reset = first.end_of(seen.index[0]);
+        let mut bound = 0;
+        // An index loop: what it finds is an index, and over arrays of a
+        // constant length it compiles to fewer instructions than zipped
+        // iterators.
+        #[allow(clippy::needless_range_loop)]
         for i in 1..N {
             let left = limits[i].saturating_sub(seen.count[i]);
             if left < remaining {
                 remaining = left;
-                binding = Window::new(limits[i], windows[i].length());
-                reset = windows[i].end_of(seen.index[i]);
+                bound = i;
             }
         }
+        // The binding window's end, worked out once.
+        let (binding, reset) = match (windows.get(bound), limits.get(bound), seen.index.get(bound))
+        {
+            (Some(w), Some(&l), Some(&index)) => (Window::new(l, w.length()), w.end_of(index)),
+            _ => (
+                Window::new(limit, first.length()),
+                first.end_of(seen.index[0]),
+            ),
+        };
         // Worked out of line and returned in registers, so that the
         // decision is built once, in place.
         let (retry_after, window) = if matches!(outcome, Outcome::Denied | Outcome::CostTooLarge) {
