@@ -56,12 +56,18 @@ impl Window {
 /// For a numerator below 2^32 (unix seconds until 2106) the quotient is
 /// `(n * m) >> 64` with `m = ceil(2^64 / d)`, exact for every 32-bit `n`
 /// and `d` (Lemire, Kaser and Kurz, "Faster remainder by direct
-/// computation", 2019); larger numerators, and `d = 1`, divide.
+/// computation", 2019); `d = 1`, whose `m` does not fit 64 bits, adds `n`
+/// through a mask instead, so that the only branch is on the numerator's
+/// size. Larger numerators divide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Divisor {
     d: u64,
-    /// `ceil(2^64 / d)` when `2 <= d < 2^32`, else 0 (divide).
+    /// `ceil(2^64 / d)` when `2 <= d < 2^32`, else 0 (the quotient of a
+    /// 32-bit numerator by `d = 0` (never a window length) or by
+    /// `d >= 2^32` is 0; `d = 1` is `one`'s).
     m: u64,
+    /// All ones when `d = 1`, else 0.
+    one: u64,
 }
 
 impl Divisor {
@@ -75,7 +81,8 @@ impl Divisor {
         } else {
             0
         };
-        Self { d, m }
+        let one = if d == 1 { u64::MAX } else { 0 };
+        Self { d, m, one }
     }
 
     /// The divisor.
@@ -86,12 +93,14 @@ impl Divisor {
     /// `n / d` (0 for a divisor of 0, which window lengths never are).
     #[inline(always)]
     pub(crate) const fn divide(self, n: u64) -> u64 {
-        if n >> 32 == 0 && self.m != 0 {
+        if n >> 32 == 0 {
             // Truncation intended: the high half of the 128-bit product,
-            // which cannot overflow (both factors are below 2^64).
+            // which cannot overflow (both factors are below 2^64). At most
+            // one of the two terms is not 0 (`m` is 0 when `d = 1`), so
+            // the `|` adds them.
             #[allow(clippy::cast_possible_truncation)]
             let q = ((n as u128).wrapping_mul(self.m as u128) >> 64) as u64;
-            q
+            q | (n & self.one)
         } else {
             match n.checked_div(self.d) {
                 Some(q) => q,
@@ -141,6 +150,10 @@ mod tests {
             for n in ns {
                 assert_eq!(div.divide(n), n / d, "{n} / {d}");
             }
+        }
+        // A divisor of 0 (never a window length) gives 0, as documented.
+        for n in [0, 1, (1 << 32) - 1, 1 << 32, u64::MAX] {
+            assert_eq!(Divisor::new(0).divide(n), 0, "{n} / 0");
         }
     }
 
