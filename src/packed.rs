@@ -252,13 +252,14 @@ impl Packing {
         // The windows current at `now_secs`, as a word holding no counts:
         // a word that names them (the common case, a key checked again
         // within its short window) is read and counted without `view`.
-        let long = self.long.divide(now_secs);
-        let sub = self
-            .short
-            .divide(now_secs.wrapping_sub(long.wrapping_mul(self.long.get())))
+        let index = self.now_index(now_secs);
+        // The short window's position in the long one: below `ratio`,
+        // since the short length divides the long one (`index[1]` is at
+        // least `index[0] * ratio`, so nothing wraps).
+        let sub = index[1]
+            .wrapping_sub(index[0].wrapping_mul(self.ratio))
             .min(self.sub_mask);
-        let windows = ((long & self.index_mask) << self.index_shift) | (sub << self.sub_shift);
-        let index = [long, long.saturating_mul(self.ratio).saturating_add(sub)];
+        let windows = ((index[0] & self.index_mask) << self.index_shift) | (sub << self.sub_shift);
         let add = (u64::from(cost) << self.long_shift) | u64::from(cost);
         let backoff = Backoff::new();
         // Acquire: pairs with a reclaimer's Release reset (module docs).
