@@ -155,7 +155,9 @@ impl Decision {
                 bound = i;
             }
         }
-        // The binding window's end, worked out once.
+        // The binding window's end, worked out once. `bound < N`, so the
+        // first arm is the one taken; the second keeps this free of
+        // indexing that could panic.
         let (binding, reset) = match (windows.get(bound), limits.get(bound), seen.index.get(bound))
         {
             (Some(w), Some(&l), Some(&index)) => (Window::new(l, w.length()), w.end_of(index)),
