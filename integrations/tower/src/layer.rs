@@ -133,14 +133,7 @@ pub struct RateLimitLayerBuilder<C, K, M = WrapBody> {
 impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
     /// Where keys come from (default [`ApiKey`]).
     pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<C, K2, M> {
-        RateLimitLayerBuilder {
-            limiter: self.limiter,
-            keys,
-            missing_key: self.missing_key,
-            unknown_method: self.unknown_method,
-            ietf: self.ietf,
-            mode: PhantomData,
-        }
+        self.retype(|_| keys)
     }
 
     /// Responses keep the inner service's body type `B` (which must be
@@ -151,9 +144,14 @@ impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
     /// one, once per response; with this, the layer's responses are
     /// `Response<Body>` already and nothing is boxed.
     pub fn inner_body(self) -> RateLimitLayerBuilder<C, K, InnerBody> {
+        self.retype(|keys| keys)
+    }
+
+    /// The same settings with keys from `keys(self.keys)`, in mode `M2`.
+    fn retype<K2, M2>(self, keys: impl FnOnce(K) -> K2) -> RateLimitLayerBuilder<C, K2, M2> {
         RateLimitLayerBuilder {
             limiter: self.limiter,
-            keys: self.keys,
+            keys: keys(self.keys),
             missing_key: self.missing_key,
             unknown_method: self.unknown_method,
             ietf: self.ietf,
