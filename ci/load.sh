@@ -7,13 +7,23 @@
 # the machine's load hit both alike, and the median of RUNS runs each is
 # reported. Beside requests per second, each run records the server's CPU
 # time per request (user + system, from /proc), which depends less on how
-# much of a shared machine the server was given. Every request carries one key ("key_load") under
-# ci/load-policy.toml, whose limits no run reaches: all requests go through
-# the same counter word (the most contended case) and none is denied, so
-# the figure is the layer's cost. A run with any non-2xx answer fails.
+# much of a shared machine the server was given. A run with any non-2xx
+# answer fails: no request may be denied, so the figure is the layer's cost.
+#
+# Two workloads (KEYS):
+# - KEYS=1 (default): every request carries one key ("key_load") under
+#   ci/load-policy.toml, whose limits no run reaches: all requests go
+#   through the same counter word (the most contended case), and the three
+#   header values are 10-digit numbers, Remaining a new one each request.
+# - KEYS=N > 1: the server's default, the reference policy (1,000 reads a
+#   minute, 333 in 10 seconds), and requests rotating over N keys
+#   (ci/load-keys.lua), spread thin enough that none is limited: the
+#   values are those a client of the reference policy sees. N must leave
+#   each key under 333 requests per 10 seconds: 50,000 keys allow 1.6
+#   million requests per second.
 #
 # Settings (environment): RUNS (5), DURATION seconds per run (5),
-# CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2).
+# CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2), KEYS (1).
 # Takes about 2 * RUNS * DURATION + 2 * WARMUP seconds after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +33,7 @@ DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-2}
+KEYS=${KEYS:-1}
 PATH_UNDER_TEST=/v1/companies/1
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -61,7 +72,19 @@ address() {
     exit 1
 }
 
-start "$work/with.log" --policy ci/load-policy.toml
+if [ "$KEYS" -gt 1 ]; then
+    # The reference policy; room for every key.
+    start "$work/with.log" --capacity "$((KEYS > 100000 ? KEYS : 100000))"
+    expected_limit=1000
+    wrk_keys=(-s ci/load-keys.lua)
+    workload="$KEYS keys in turn, reference policy"
+else
+    start "$work/with.log" --policy ci/load-policy.toml
+    expected_limit=4294967295
+    wrk_keys=(-H 'Authorization: Bearer key_load')
+    workload="one key, ci/load-policy.toml"
+fi
+export KEYS
 start "$work/without.log" --no-limit
 with_pid=${pids[0]}
 without_pid=${pids[1]}
@@ -70,7 +93,7 @@ without=$(address "$work/without.log")
 
 # The layer is there: its fields are on the answers.
 curl -fsS -o /dev/null -D - -H 'Authorization: Bearer key_load' "http://$with$PATH_UNDER_TEST" |
-    grep -qi '^x-ratelimit-limit: 4294967295' || { echo "no X-RateLimit-Limit from $with" >&2; exit 1; }
+    grep -qi "^x-ratelimit-limit: $expected_limit" || { echo "no X-RateLimit-Limit from $with" >&2; exit 1; }
 
 # CPU time of process $1 so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -81,8 +104,7 @@ ticks_per_second=$(getconf CLK_TCK)
 measure() {
     local out c0 c1 n
     c0=$(cpu_ticks "$2")
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s \
-        -H 'Authorization: Bearer key_load' "http://$1$PATH_UNDER_TEST")
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s "${wrk_keys[@]}" "http://$1$PATH_UNDER_TEST")
     c1=$(cpu_ticks "$2")
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "non-2xx answers from $1:" >&2
@@ -127,4 +149,4 @@ echo "| without the layer | $r0 | $c0 us |"
 echo "| with the layer | $r1 | $c1 us |"
 echo
 echo "throughput change: $(pct "$r0" "$r1")%; CPU per request change: $(pct "$c0" "$c1")%"
-echo "(medians of $RUNS alternating runs of $DURATION s; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, one key; $(nproc) cores)"
+echo "(medians of $RUNS alternating runs of $DURATION s; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; $(nproc) cores)"
