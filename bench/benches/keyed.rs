@@ -108,6 +108,19 @@ fn tollgate_rows(c: &mut Criterion) {
                 ))
             });
         });
+        if n == 1_000_000 {
+            // Each key depends on the last check's result: the latency of
+            // one check, as a server sees it between other work, rather
+            // than the throughput of checks the processor overlaps.
+            g.bench_function("tollgate_check_at_packed_chained/u64_1M", |b| {
+                let mut keys = Cycle::new(&order);
+                b.iter(|| {
+                    let d = limiter.check_at(keys.next(), Class::READ, black_box(ticker.next()));
+                    keys.skip(usize::from(d.remaining() & 1 == 1));
+                    consume(d);
+                });
+            });
+        }
         assert!(
             limiter
                 .peek_at(&order[0], Class::READ, ticker.next())
@@ -151,6 +164,18 @@ fn governor_rows(c: &mut Criterion) {
             let mut keys = Cycle::new(&order);
             b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
         });
+        if n == 1_000_000 {
+            // As tollgate's chained row: the next key depends on this
+            // check's result.
+            g.bench_function("governor_keyed_chained/u64_1M", |b| {
+                let mut keys = Cycle::new(&order);
+                b.iter(|| {
+                    let r = limiter.check_key(keys.next());
+                    keys.skip(usize::from(r.is_ok()));
+                    consume(r);
+                });
+            });
+        }
     }
 
     let strings = str_keys(1_000);

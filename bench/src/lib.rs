@@ -247,6 +247,17 @@ impl<'a, T> Cycle<'a, T> {
         }
         item
     }
+
+    /// Skips `n` elements (`n` at most the length), wrapping around: used
+    /// with `n` taken from a check's result (0 or 1), so that the next key
+    /// depends on the last check and checks cannot overlap.
+    #[inline(always)]
+    pub fn skip(&mut self, n: usize) {
+        self.at += n;
+        if self.at >= self.items.len() {
+            self.at -= self.items.len();
+        }
+    }
 }
 
 /// Runs `work(thread, iters)` on `threads` threads started together, and
