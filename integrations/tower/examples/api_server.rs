@@ -34,6 +34,7 @@ use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
 use tollgate_tower::{MissingKey, RateLimitLayer};
 
 use support::app;
+use support::args::{self, Args};
 
 struct Options {
     listen: String,
@@ -57,23 +58,17 @@ fn options() -> Result<Options, String> {
         limit: true,
         system_clock: false,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = Args::new();
+    while let Some(arg) = args.next_flag() {
         match arg.as_str() {
-            "--listen" => o.listen = value("--listen")?,
-            "--policy" => o.policy = Some(value("--policy")?),
-            "--capacity" => {
-                o.capacity = value("--capacity")?
-                    .parse()
-                    .map_err(|e| format!("--capacity: {e}"))?;
-            }
+            "--listen" => o.listen = args.value("--listen")?,
+            "--policy" => o.policy = Some(args.value("--policy")?),
+            "--capacity" => o.capacity = args.parsed("--capacity")?,
             "--ietf" => o.ietf = true,
             "--peer-ip" => o.peer_ip = true,
             "--no-limit" => o.limit = false,
             "--system-clock" => o.system_clock = true,
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return args::unknown(other),
         }
     }
     Ok(o)
@@ -81,15 +76,9 @@ fn options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let o = match options() {
+    let o = match args::options_or_usage("api_server", USAGE, options) {
         Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("api_server: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match run(o).await {
         Ok(()) => ExitCode::SUCCESS,

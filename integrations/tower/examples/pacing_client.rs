@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use support::args::{self, Args};
 use support::client::{self, Call, Tally, CREATE};
 
 struct Options {
@@ -42,30 +43,20 @@ fn options() -> Result<Options, String> {
         duration: 30,
         call: CREATE,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+    let mut args = Args::new();
+    while let Some(arg) = args.next_flag() {
         match arg.as_str() {
-            "--addr" => o.addr = value("--addr")?,
-            "--key" => o.key = value("--key")?,
-            "--workers" => {
-                o.workers = value("--workers")?
-                    .parse()
-                    .map_err(|e| format!("--workers: {e}"))?;
-            }
-            "--duration" => {
-                o.duration = value("--duration")?
-                    .parse()
-                    .map_err(|e| format!("--duration: {e}"))?;
-            }
+            "--addr" => o.addr = args.value("--addr")?,
+            "--key" => o.key = args.value("--key")?,
+            "--workers" => o.workers = args.parsed("--workers")?,
+            "--duration" => o.duration = args.parsed("--duration")?,
             "--reads" => {
                 o.call = Call {
                     method: "GET",
                     path: "/v1/companies",
                 }
             }
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+            other => return args::unknown(other),
         }
     }
     if o.workers == 0 {
@@ -76,15 +67,9 @@ fn options() -> Result<Options, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let o = match options() {
+    let o = match args::options_or_usage("pacing_client", USAGE, options) {
         Ok(o) => o,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("pacing_client: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let addr = match tokio::net::lookup_host(&o.addr).await.map(|mut a| a.next()) {
         Ok(Some(addr)) => addr,
