@@ -361,17 +361,31 @@ fn undo_into_another_class(policy: fn() -> Policy, times: Times) {
     });
 }
 
+/// Class 0: 2 per 10 s; class 1: 2 per minute.
+fn short_then_long() -> Policy {
+    Policy::builder()
+        .class("short", &["GET"], 2, len(10))
+        .class("long", &["POST"], 2, len(60))
+        .build()
+        .expect("valid policy")
+}
+
+/// Class 0: 2 per minute and 2 per 10 s, packed in one word; class 1: 2
+/// per hour.
+fn packed_then_hour() -> Policy {
+    Policy::builder()
+        .class("packed", &["GET"], 2, len(60))
+        .window(2, len(10))
+        .class("long", &["POST"], 2, len(3600))
+        .build()
+        .expect("valid policy")
+}
+
 #[test]
 fn an_undo_into_a_slot_taken_by_a_class_of_longer_windows() {
     // Class 0: 2 per 10 s; class 1: 2 per minute.
     undo_into_another_class(
-        || {
-            Policy::builder()
-                .class("short", &["GET"], 2, len(10))
-                .class("long", &["POST"], 2, len(60))
-                .build()
-                .expect("valid policy")
-        },
+        short_then_long,
         Times {
             base: T,
             a: 5,
@@ -387,14 +401,7 @@ fn an_undo_into_a_slot_taken_by_a_class_of_longer_windows() {
 fn an_undo_of_a_packed_word_into_a_slot_taken_by_another_class() {
     // Class 0: 2 per minute and 2 per 10 s, packed; class 1: 2 per hour.
     undo_into_another_class(
-        || {
-            Policy::builder()
-                .class("packed", &["GET"], 2, len(60))
-                .window(2, len(10))
-                .class("long", &["POST"], 2, len(3600))
-                .build()
-                .expect("valid policy")
-        },
+        packed_then_hour,
         Times {
             base: T,
             a: 55,
@@ -434,13 +441,7 @@ fn an_undo_near_the_epoch_where_indexes_of_other_lengths_meet() {
     // At times near 0 a 10 s index and a minute index can be the same
     // number: an undo of "a" must not take its cost from the word of "c".
     undo_into_another_class(
-        || {
-            Policy::builder()
-                .class("short", &["GET"], 2, len(10))
-                .class("long", &["POST"], 2, len(60))
-                .build()
-                .expect("valid policy")
-        },
+        short_then_long,
         Times {
             base: 0,
             a: 5,
@@ -455,14 +456,7 @@ fn an_undo_near_the_epoch_where_indexes_of_other_lengths_meet() {
 #[test]
 fn an_undo_of_a_packed_word_near_the_epoch() {
     undo_into_another_class(
-        || {
-            Policy::builder()
-                .class("packed", &["GET"], 2, len(60))
-                .window(2, len(10))
-                .class("long", &["POST"], 2, len(3600))
-                .build()
-                .expect("valid policy")
-        },
+        packed_then_hour,
         Times {
             base: 0,
             a: 5,
