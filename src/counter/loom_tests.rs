@@ -99,54 +99,97 @@ impl Ledger {
     }
 }
 
+/// Checks of one thread: `(now, cost)`.
+pub(crate) type Plan = &'static [(u64, u32)];
+
+/// One model execution's checks, run on one state: `setup` one at a time,
+/// then `plans` (one per thread) on threads of their own. Each check is
+/// `admit(state, now, cost)`; `observed` gives the windows an admission
+/// reports. Returns each thread's admissions in order, the ledger of
+/// every admitted cost, and the admitted tallies (setup's first).
+pub(crate) fn run_checks<S, X>(
+    state: &Arc<S>,
+    setup: Plan,
+    plans: &'static [Plan],
+    admit: fn(&S, u64, u32) -> Admission<X>,
+    observed: fn(&X) -> Observed,
+) -> (Vec<Vec<Admission<X>>>, Ledger, Vec<X>)
+where
+    S: Send + Sync + 'static,
+    X: Copy + Send + 'static,
+{
+    let mut ledger = Ledger::default();
+    let mut admitted = Vec::new();
+    for &(now, cost) in setup {
+        match admit(state, now, cost) {
+            Admission::Admitted(seen) => {
+                ledger.admit(&observed(&seen), cost);
+                admitted.push(seen);
+            }
+            Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
+        }
+    }
+    let handles: Vec<_> = plans
+        .iter()
+        .map(|&plan| {
+            let state = state.clone();
+            thread::spawn(move || {
+                plan.iter()
+                    .map(|&(now, cost)| admit(&state, now, cost))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<Vec<Admission<X>>> = handles
+        .into_iter()
+        .map(|h| h.join().expect("model thread"))
+        .collect();
+    for (plan, admissions) in plans.iter().zip(&results) {
+        for (&(_, cost), a) in plan.iter().zip(admissions) {
+            if let Admission::Admitted(seen) = a {
+                ledger.admit(&observed(seen), cost);
+                admitted.push(*seen);
+            }
+        }
+    }
+    (results, ledger, admitted)
+}
+
 /// One execution's results: each thread's admissions, in order.
 type Results = Vec<Vec<Admission>>;
+
+/// A state of the model: its windows, their limits and their words.
+struct State {
+    windows: Vec<Window>,
+    limits: Vec<u32>,
+    words: Vec<AtomicU64>,
+}
 
 /// Runs `plans` (one list of `(now, cost)` per thread) concurrently on
 /// one state of `spec`, after admitting `setup` sequentially; checks the
 /// ledger, then hands the results and the ledger to `check`.
 fn model(
     spec: &'static [(u32, u64)],
-    setup: &'static [(u64, u32)],
-    plans: &'static [&'static [(u64, u32)]],
+    setup: Plan,
+    plans: &'static [Plan],
     check: fn(&Results, &Ledger),
 ) {
     loom::model(move || {
-        let ws = windows(spec);
-        let limits: Vec<u32> = spec.iter().map(|&(l, _)| l).collect();
-        let words: Arc<Vec<AtomicU64>> =
-            Arc::new((0..spec.len()).map(|_| AtomicU64::new(NEUTRAL)).collect());
-        let mut ledger = Ledger::default();
-        for &(now, cost) in setup {
-            match admit_any(&words, &ws, &limits, now, cost) {
-                Admission::Admitted(seen) => ledger.admit(&seen, cost),
-                Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
-            }
-        }
-        let handles: Vec<_> = plans
-            .iter()
-            .map(|&plan| {
-                let (words, ws, limits) = (words.clone(), ws.clone(), limits.clone());
-                thread::spawn(move || {
-                    plan.iter()
-                        .map(|&(now, cost)| admit_any(&words, &ws, &limits, now, cost))
-                        .collect()
-                })
-            })
-            .collect();
-        let results: Results = handles
-            .into_iter()
-            .map(|h| h.join().expect("model thread"))
-            .collect();
-        for (plan, admissions) in plans.iter().zip(&results) {
-            for (&(_, cost), a) in plan.iter().zip(admissions) {
-                if let Admission::Admitted(seen) = a {
-                    ledger.admit(seen, cost);
-                }
-            }
-        }
-        ledger.assert_within(&limits);
-        ledger.assert_matches(&words);
+        let state = Arc::new(State {
+            windows: windows(spec),
+            limits: spec.iter().map(|&(l, _)| l).collect(),
+            words: (0..spec.len()).map(|_| AtomicU64::new(NEUTRAL)).collect(),
+        });
+        let (results, ledger, _) = run_checks(
+            &state,
+            setup,
+            plans,
+            |s, now, cost| admit_any(&s.words, &s.windows, &s.limits, now, cost),
+            |seen| *seen,
+        );
+        let (limits, words) = (&state.limits, &state.words);
+        ledger.assert_within(limits);
+        ledger.assert_matches(words);
         check(&results, &ledger);
     });
 }

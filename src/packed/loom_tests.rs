@@ -31,14 +31,12 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::*;
-use crate::counter::loom_tests::{windows, Ledger, T};
+use crate::counter::loom_tests::{run_checks, windows, Ledger, Plan, T};
 
 /// The minute and the 10-second window at `T`.
 const L: u64 = T / 60;
 const S: u64 = T / 10;
 
-/// Checks of one thread: `(now, cost)`.
-type Plan = &'static [(u64, u32)];
 /// One execution's results: each thread's admissions, in order.
 type Results = Vec<Vec<Admission<Tally<2>>>>;
 
@@ -60,41 +58,15 @@ fn model(
 ) {
     loom::model(move || {
         let (p, limits) = packing(spec);
-        let word = Arc::new(AtomicU64::new(NEUTRAL));
-        let mut ledger = Ledger::default();
-        let mut admitted = Vec::new();
-        for &(now, cost) in setup {
-            match p.admit(&word, &limits, now, cost) {
-                Admission::Admitted(seen) => {
-                    ledger.admit(&seen.observed(), cost);
-                    admitted.push(seen);
-                }
-                Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
-            }
-        }
-        let handles: Vec<_> = plans
-            .iter()
-            .map(|&plan| {
-                let word = word.clone();
-                thread::spawn(move || {
-                    plan.iter()
-                        .map(|&(now, cost)| p.admit(&word, &limits, now, cost))
-                        .collect()
-                })
-            })
-            .collect();
-        let results: Results = handles
-            .into_iter()
-            .map(|h| h.join().expect("model thread"))
-            .collect();
-        for (plan, admissions) in plans.iter().zip(&results) {
-            for (&(_, cost), a) in plan.iter().zip(admissions) {
-                if let Admission::Admitted(seen) = a {
-                    ledger.admit(&seen.observed(), cost);
-                    admitted.push(*seen);
-                }
-            }
-        }
+        let state = Arc::new((p, limits, AtomicU64::new(NEUTRAL)));
+        let (results, ledger, admitted) = run_checks(
+            &state,
+            setup,
+            plans,
+            |(p, limits, word), now, cost| p.admit(word, limits, now, cost),
+            Tally::observed,
+        );
+        let word = &state.2;
         ledger.assert_within(&limits);
         // Relaxed: every thread has been joined.
         assert_holds(&p, word.load(Ordering::Relaxed), &ledger, &admitted);
