@@ -194,7 +194,8 @@ fn model(
     });
 }
 
-fn admitted(results: &Results) -> usize {
+/// How many checks of all threads were admitted.
+pub(crate) fn admitted<X>(results: &[Vec<Admission<X>>]) -> usize {
     results
         .iter()
         .flatten()

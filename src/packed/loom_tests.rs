@@ -31,7 +31,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::*;
-use crate::counter::loom_tests::{run_checks, windows, Ledger, Plan, T};
+use crate::counter::loom_tests::{admitted, run_checks, windows, Ledger, Plan, T};
 
 /// The minute and the 10-second window at `T`.
 const L: u64 = T / 60;
@@ -148,14 +148,6 @@ fn some_order(
         }
     }
     !any_left && accept(order)
-}
-
-fn admitted(results: &Results) -> usize {
-    results
-        .iter()
-        .flatten()
-        .filter(|a| matches!(a, Admission::Admitted(_)))
-        .count()
 }
 
 fn is_admitted(a: &Admission<Tally<2>>) -> bool {
