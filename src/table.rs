@@ -139,9 +139,9 @@ const fn slot_index(b: usize, j: usize) -> usize {
     b * BUCKET_SLOTS + j
 }
 
-/// How many words into `words` its first cache line boundary lies (0 when
-/// the words are not 8 bytes each, as under loom, where it does not
-/// matter).
+/// How many words into `words` its first cache line boundary lies (0 if
+/// the words were not 8 bytes each; loom's are, and its tiny tables work
+/// the same at any offset).
 fn line_start(words: &[AtomicU64]) -> usize {
     if std::mem::size_of::<AtomicU64>() != 8 {
         return 0;
@@ -426,27 +426,25 @@ impl Table {
     #[inline(always)]
     fn prefetch(&self, home: &Home) {
         if self.prefetch {
-            // A bucket's slots fill `stride` whole lines (see `base`): its
-            // first and last words lie in the first and last of them, all
-            // of them when the stride is 2 (the reference policy's, and
-            // any policy's whose classes each keep one word).
+            // A bucket's slots fill `stride` whole lines (see `base`): one
+            // word of each (two lines for the reference policy).
             let stride = self.width.wrapping_add(1);
-            let last = BUCKET_SLOTS.wrapping_mul(stride).wrapping_sub(1);
             let mut seen = 0;
             for b in home.buckets {
                 let start = self
                     .base
                     .wrapping_add(slot_index(b, 0).wrapping_mul(stride));
-                for i in [start, start.wrapping_add(last)] {
+                for line in 0..stride {
+                    let i = start.wrapping_add(line.wrapping_mul(LINE_WORDS));
                     if let Some(w) = self.words.get(i) {
-                        // ordering: Relaxed: the value is discarded; the
-                        // load only brings the line in.
+                        // Relaxed: the value is discarded; the load only
+                        // brings the line in.
                         seen ^= w.load(Ordering::Relaxed);
                     }
                 }
             }
             if let Some(tags) = self.tags.get(home.buckets[1]) {
-                // ordering: Relaxed, as above.
+                // Relaxed: as above.
                 seen ^= tags.0[0].load(Ordering::Relaxed);
             }
             std::hint::black_box(seen);
@@ -769,8 +767,8 @@ mod tests {
         let w = minute();
         let t = Table::new(10_000, 1).unwrap();
         assert!(t.prefetch);
-        // Homes at both ends of the table, where the prefetched lines are
-        // the first and the last of the allocation.
+        // A few homes, then one of the first and the last bucket, whose
+        // prefetched lines are the first and the last of the allocation.
         for h in [0u64, u64::MAX, 1 << 63, 0x1234_5678_9ABC_DEF0] {
             let home = t.home(h, 0);
             t.prefetch(&home);

@@ -249,8 +249,8 @@ impl<'a, T> Cycle<'a, T> {
     }
 
     /// Skips `n` elements (`n` at most the length), wrapping around: used
-    /// with `n` taken from a check's result (0 or 1), so that the next key
-    /// depends on the last check and checks cannot overlap.
+    /// with `n` taken from a check's result, so that the next key depends
+    /// on the last check and checks cannot overlap.
     #[inline(always)]
     pub fn skip(&mut self, n: usize) {
         self.at += n;

@@ -34,7 +34,7 @@ use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
 use tollgate_tower::{MissingKey, RateLimitLayer};
 
 use support::app;
-use support::args::{self, Args};
+use support::args::{self, ArgError, Args};
 
 struct Options {
     listen: String,
@@ -48,7 +48,7 @@ struct Options {
 
 const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--system-clock]";
 
-fn options() -> Result<Options, String> {
+fn options() -> Result<Options, ArgError> {
     let mut o = Options {
         listen: "127.0.0.1:8080".to_owned(),
         policy: None,

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use support::args::{self, Args};
+use support::args::{self, ArgError, Args};
 use support::client::{self, Call, Tally, CREATE};
 
 struct Options {
@@ -35,7 +35,7 @@ struct Options {
 const USAGE: &str =
     "usage: pacing_client [--addr HOST:PORT] [--key KEY] [--workers N] [--duration SECS] [--reads]";
 
-fn options() -> Result<Options, String> {
+fn options() -> Result<Options, ArgError> {
     let mut o = Options {
         addr: "127.0.0.1:8080".to_owned(),
         key: "key_paced".to_owned(),
@@ -60,7 +60,7 @@ fn options() -> Result<Options, String> {
         }
     }
     if o.workers == 0 {
-        return Err("--workers must be at least 1".to_owned());
+        return Err(ArgError::Bad("--workers must be at least 1".to_owned()));
     }
     Ok(o)
 }

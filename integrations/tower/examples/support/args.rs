@@ -5,6 +5,14 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::str::FromStr;
 
+/// Why a command line gives no options.
+pub(crate) enum ArgError {
+    /// `-h` or `--help`: the usage, and success.
+    Help,
+    /// A bad command line: this message, the usage, and exit code 2.
+    Bad(String),
+}
+
 /// The arguments after the program's name, one at a time.
 pub(crate) struct Args(std::iter::Skip<std::env::Args>);
 
@@ -20,28 +28,30 @@ impl Args {
     }
 
     /// The value after option `name`.
-    pub(crate) fn value(&mut self, name: &str) -> Result<String, String> {
-        self.0.next().ok_or_else(|| format!("{name} needs a value"))
+    pub(crate) fn value(&mut self, name: &str) -> Result<String, ArgError> {
+        self.0
+            .next()
+            .ok_or_else(|| ArgError::Bad(format!("{name} needs a value")))
     }
 
     /// The value after option `name`, parsed.
-    pub(crate) fn parsed<T>(&mut self, name: &str) -> Result<T, String>
+    pub(crate) fn parsed<T>(&mut self, name: &str) -> Result<T, ArgError>
     where
         T: FromStr,
         T::Err: Display,
     {
         self.value(name)?
             .parse()
-            .map_err(|e| format!("{name}: {e}"))
+            .map_err(|e| ArgError::Bad(format!("{name}: {e}")))
     }
 }
 
-/// The error for an argument the program does not know, or `Err("")` for
-/// `-h`/`--help` (usage alone).
-pub(crate) fn unknown<T>(arg: &str) -> Result<T, String> {
+/// The answer to an argument the program does not know: [`ArgError::Help`]
+/// for `-h`/`--help`, an error otherwise.
+pub(crate) fn unknown<T>(arg: &str) -> Result<T, ArgError> {
     match arg {
-        "-h" | "--help" => Err(String::new()),
-        other => Err(format!("unknown argument {other:?}")),
+        "-h" | "--help" => Err(ArgError::Help),
+        other => Err(ArgError::Bad(format!("unknown argument {other:?}"))),
     }
 }
 
@@ -51,15 +61,17 @@ pub(crate) fn unknown<T>(arg: &str) -> Result<T, String> {
 pub(crate) fn options_or_usage<T>(
     program: &str,
     usage: &str,
-    parse: impl FnOnce() -> Result<T, String>,
+    parse: impl FnOnce() -> Result<T, ArgError>,
 ) -> Result<T, ExitCode> {
-    parse().map_err(|e| {
-        if e.is_empty() {
+    parse().map_err(|e| match e {
+        ArgError::Help => {
             println!("{usage}");
-            return ExitCode::SUCCESS;
+            ExitCode::SUCCESS
         }
-        eprintln!("{program}: {e}");
-        eprintln!("{usage}");
-        ExitCode::from(2)
+        ArgError::Bad(message) => {
+            eprintln!("{program}: {message}");
+            eprintln!("{usage}");
+            ExitCode::from(2)
+        }
     })
 }

@@ -3,7 +3,10 @@
 
 #[allow(dead_code, reason = "each example uses only part of the app")]
 pub(crate) mod app;
-#[allow(dead_code, reason = "the end-to-end tests read no command line")]
+#[allow(
+    dead_code,
+    reason = "the demo and the end-to-end tests read no command line"
+)]
 pub(crate) mod args;
 #[allow(dead_code, reason = "each example uses only part of the clients")]
 pub(crate) mod client;
