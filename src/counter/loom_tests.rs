@@ -129,21 +129,7 @@ where
             Admission::Denied(_) | Admission::Lost => panic!("setup denied"),
         }
     }
-    let handles: Vec<_> = plans
-        .iter()
-        .map(|&plan| {
-            let state = state.clone();
-            thread::spawn(move || {
-                plan.iter()
-                    .map(|&(now, cost)| admit(&state, now, cost))
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let results: Vec<Vec<Admission<X>>> = handles
-        .into_iter()
-        .map(|h| h.join().expect("model thread"))
-        .collect();
+    let results = run_plans(state, plans, move |s, (now, cost)| admit(s, now, cost));
     for (plan, admissions) in plans.iter().zip(&results) {
         for (&(_, cost), a) in plan.iter().zip(admissions) {
             if let Admission::Admitted(seen) = a {
@@ -153,6 +139,31 @@ where
         }
     }
     (results, ledger, admitted)
+}
+
+/// Runs each of `plans` on a thread of its own, every step as
+/// `check(state, step)`, and returns each thread's results in order.
+pub(crate) fn run_plans<S, P, R>(
+    state: &Arc<S>,
+    plans: &'static [&'static [P]],
+    check: impl Fn(&S, P) -> R + Copy + Send + 'static,
+) -> Vec<Vec<R>>
+where
+    S: Send + Sync + 'static,
+    P: Copy + Sync + 'static,
+    R: Send + 'static,
+{
+    let handles: Vec<_> = plans
+        .iter()
+        .map(|&plan| {
+            let state = state.clone();
+            thread::spawn(move || plan.iter().map(|&step| check(&state, step)).collect())
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().expect("model thread"))
+        .collect()
 }
 
 /// One execution's results: each thread's admissions, in order.

@@ -28,7 +28,7 @@ use std::time::Duration;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::counter::loom_tests::{Ledger, T};
+use crate::counter::loom_tests::{run_plans, Ledger, T};
 use crate::counter::Observed;
 use crate::{Class, Decision, Limiter, Outcome, Policy, WindowLength};
 
@@ -118,20 +118,8 @@ fn model_in(
             assert_eq!(d.outcome(), Outcome::Allowed, "setup {step:?}");
             ledgers.entry(step.0).or_default().admit(&seen, step.2);
         }
-        let handles: Vec<_> = plans
-            .iter()
-            .map(|&plan| {
-                let limiter = limiter.clone();
-                thread::spawn(move || {
-                    plan.iter()
-                        .map(|&step| check(&limiter, step))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
         let mut results: Results = Vec::new();
-        for (plan, handle) in plans.iter().zip(handles) {
-            let decisions = handle.join().expect("model thread");
+        for (plan, decisions) in plans.iter().zip(run_plans(&limiter, plans, check)) {
             for (&(key, _, cost), (d, seen)) in plan.iter().zip(&decisions) {
                 if d.outcome() == Outcome::Allowed {
                     ledgers.entry(key).or_default().admit(seen, cost);
