@@ -28,10 +28,12 @@ const ROWS: &[&str] = &[
     "tollgate_check_at_u64_1",
     "tollgate_check_at_u64_1k",
     "tollgate_check_at_one_window_u64_1",
+    "tollgate_check_at_one_window_u64_1k",
     "tollgate_check_at_packed_u64_1",
     "tollgate_check_at_packed_u64_1k",
     "tollgate_check_at_packed_u64_1m",
     "tollgate_check_at_str_1k",
+    "tollgate_check_at_packed_str_1k",
     "tollgate_check_system_clock_u64_1k",
     "tollgate_check_at_denied_u64_1",
     "tollgate_peek_at_u64_1k",
@@ -87,6 +89,25 @@ fn main() {
             let now = SystemClock.now();
             for _ in 0..iters {
                 consume(limiter.check_at(black_box(&7u64), Class::READ, black_box(now)));
+            }
+        }
+        "tollgate_check_at_one_window_u64_1k" => {
+            let n = 1_000;
+            let limiter = Limiter::builder(open_policy_one_window())
+                .clock(SystemClock)
+                .capacity(n)
+                .seed(0x7011_6a7e)
+                .build()
+                .expect("a valid capacity");
+            let now = SystemClock.now();
+            let keys = u64_keys(n);
+            for k in &keys {
+                assert!(limiter.check_at(k, Class::READ, now).is_allowed());
+            }
+            let order = visiting_order(&keys, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
             }
         }
         "tollgate_check_at_packed_u64_1"
@@ -145,6 +166,25 @@ fn main() {
                     black_box(keys.next().as_str()),
                     Class::READ,
                     black_box(now),
+                ));
+            }
+        }
+        "tollgate_check_at_packed_str_1k" => {
+            let limiter = packed_limiter(1_000);
+            let strings = str_keys(1_000);
+            let mut ticker = Ticker::new();
+            for k in &strings {
+                assert!(limiter
+                    .check_at(k.as_str(), Class::READ, ticker.next())
+                    .is_allowed());
+            }
+            let order = visiting_order(&strings, 0xB0_0C4E);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                consume(limiter.check_at(
+                    black_box(keys.next().as_str()),
+                    Class::READ,
+                    black_box(ticker.next()),
                 ));
             }
         }

@@ -14,11 +14,14 @@ use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
 use tollgate::{Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    consume, open_limiter, open_policy_one_window, packed_cas, packed_limiter, spent_policy,
-    str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
+    consume, open_limiter, open_policy_one_window, packed_cas, packed_limiter, permutation,
+    spent_policy, str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
+
+/// The key count of the largest rows.
+const MILLION: usize = 1_000_000;
 
 /// A tollgate limiter that tracks every key of `keys`, and the keys in
 /// visiting order.
@@ -50,7 +53,7 @@ fn open_quota() -> Quota {
 
 fn tollgate_rows(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed");
-    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", 1_000_000)] {
+    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", MILLION)] {
         let (limiter, order) = tracked(&u64_keys(n));
         g.bench_function(format!("tollgate_check/u64_{label}"), |b| {
             let mut keys = Cycle::new(&order);
@@ -88,9 +91,31 @@ fn tollgate_rows(c: &mut Criterion) {
     });
     assert!(one.peek_at(&7u64, Class::READ, now).is_allowed());
 
+    // The same class over 1,000 keys with the default clock: a `check` of
+    // one compare-exchange. A count of up to u32::MAX a minute fits one
+    // word beside its window index, so no clock reaches the limit.
+    let keys = u64_keys(1_000);
+    let one = Limiter::builder(open_policy_one_window())
+        .capacity(keys.len())
+        .seed(2)
+        .build()
+        .expect("a valid capacity");
+    for k in &keys {
+        assert!(
+            one.check(k, Class::READ).is_allowed(),
+            "setup: every key fits"
+        );
+    }
+    let order = visiting_order(&keys, SEED);
+    g.bench_function("tollgate_check_one_window/u64_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| consume(one.check(black_box(keys.next()), Class::READ)));
+    });
+    still_admitting(&one, &order[0]);
+
     // The reference policy's shape in one word (`packed_policy`), with a
     // time that moves on so that no key reaches its limits.
-    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", 1_000_000)] {
+    for (label, n) in [("1", 1), ("1k", 1_000), ("1M", MILLION)] {
         let limiter = packed_limiter(n);
         let keys = u64_keys(n);
         let mut ticker = Ticker::new();
@@ -108,7 +133,7 @@ fn tollgate_rows(c: &mut Criterion) {
                 ))
             });
         });
-        if n == 1_000_000 {
+        if n == MILLION {
             // Each key depends on the last check's result: the latency of
             // one check, as a server sees it between other work, rather
             // than the throughput of checks the processor overlaps. The
@@ -132,7 +157,30 @@ fn tollgate_rows(c: &mut Criterion) {
         );
     }
 
+    // `&str` keys in the one-word layout.
     let strings = str_keys(1_000);
+    let limiter = packed_limiter(strings.len());
+    let mut ticker = Ticker::new();
+    for k in &strings {
+        assert!(limiter
+            .check_at(k.as_str(), Class::READ, ticker.next())
+            .is_allowed());
+    }
+    let order = visiting_order(&strings, SEED);
+    g.bench_function("tollgate_check_at_packed/str_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| {
+            consume(limiter.check_at(
+                black_box(keys.next().as_str()),
+                Class::READ,
+                black_box(ticker.next()),
+            ))
+        });
+    });
+    assert!(limiter
+        .peek_at(order[0].as_str(), Class::READ, ticker.next())
+        .is_allowed());
+
     let (limiter, order) = tracked(&strings);
     g.bench_function("tollgate_check/str_1k", |b| {
         let mut keys = Cycle::new(&order);
@@ -156,7 +204,7 @@ fn tollgate_rows(c: &mut Criterion) {
 
 fn governor_rows(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed");
-    for (label, n) in [("1k", 1_000), ("1M", 1_000_000)] {
+    for (label, n) in [("1k", 1_000), ("1M", MILLION)] {
         let keys = u64_keys(n);
         let limiter = RateLimiter::keyed(open_quota());
         for k in &keys {
@@ -167,7 +215,7 @@ fn governor_rows(c: &mut Criterion) {
             let mut keys = Cycle::new(&order);
             b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
         });
-        if n == 1_000_000 {
+        if n == MILLION {
             // As tollgate's chained row: the next key depends on this
             // check's result (a skip of 0: every check admits).
             g.bench_function("governor_keyed_chained/u64_1M", |b| {
@@ -245,6 +293,31 @@ fn baseline_rows(c: &mut Criterion) {
             for (word, &window) in words.iter().zip(&windows) {
                 consume(packed_cas(word, window));
             }
+        });
+    });
+
+    // One compare-exchange on one of 1,000,000 words, each beside room
+    // for its key (16 bytes a key, 16 MB in all: the least an exact keyed
+    // limiter can hold for that many keys), visited in the keyed rows'
+    // pseudo-random order. What a check of a 1,000,000-key row cannot go
+    // below on this machine: one access to a line that is rarely still in
+    // the core's caches, with its TLB miss, and no hash, lookup or clock.
+    let states: Vec<[AtomicU64; 2]> = (0..MILLION)
+        .map(|_| [AtomicU64::new(0), AtomicU64::new(0)])
+        .collect();
+    let order = permutation(MILLION, SEED);
+    g.bench_function("baseline_packed_cas/u64_1M", |b| {
+        let mut at = Cycle::new(&order);
+        b.iter(|| consume(packed_cas(&states[*at.next()][1], window)));
+    });
+    // As the chained rows: the next word waits for this exchange's result
+    // (a skip of 0: on one thread every exchange succeeds).
+    g.bench_function("baseline_packed_cas_chained/u64_1M", |b| {
+        let mut at = Cycle::new(&order);
+        b.iter(|| {
+            let r = packed_cas(&states[*at.next()][1], window);
+            at.skip(usize::from(r.is_err()));
+            consume(r);
         });
     });
     g.finish();
