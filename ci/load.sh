@@ -2,10 +2,12 @@
 # HTTP middleware overhead: requests per second of the example API server
 # with and without the rate-limit layer, under wrk on loopback.
 #
-# Both servers run side by side on ephemeral 127.0.0.1 ports; runs
-# alternate between them (without, with, without, ...) so that changes in
-# the machine's load hit both alike, and the median of RUNS runs each is
-# reported. Beside requests per second, each run records the server's CPU
+# Three servers run side by side on ephemeral 127.0.0.1 ports: without the
+# layer, with it, and a control that adds three constant X-RateLimit-*
+# fields and nothing else (`--fields-only`: what setting the fields costs
+# any middleware). Runs rotate between them (without, fields, with,
+# without, ...) so that changes in the machine's load hit all alike, and
+# the median of RUNS runs each is reported. Beside requests per second, each run records the server's CPU
 # time per request (user + system, from /proc), which depends less on how
 # much of a shared machine the server was given. A run with any non-2xx
 # answer fails: no request may be denied, so the figure is the layer's cost.
@@ -24,7 +26,7 @@
 #
 # Settings (environment): RUNS (5), DURATION seconds per run (5),
 # CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2), KEYS (1).
-# Takes about 2 * RUNS * DURATION + 2 * WARMUP seconds after the build.
+# Takes about 3 * (RUNS * DURATION + WARMUP) seconds after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,10 +88,13 @@ else
 fi
 export KEYS
 start "$work/without.log" --no-limit
+start "$work/fields.log" --fields-only
 with_pid=${pids[0]}
 without_pid=${pids[1]}
+fields_pid=${pids[2]}
 with=$(address "$work/with.log")
 without=$(address "$work/without.log")
+fields=$(address "$work/fields.log")
 
 # The layer is there: its fields are on the answers.
 curl -fsS -o /dev/null -D - -H 'Authorization: Bearer key_load' "http://$with$PATH_UNDER_TEST" |
@@ -119,19 +124,25 @@ measure() {
 
 measure "$with" "$with_pid" "$WARMUP" >/dev/null
 measure "$without" "$without_pid" "$WARMUP" >/dev/null
+measure "$fields" "$fields_pid" "$WARMUP" >/dev/null
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 rps_with=()
 rps_without=()
+rps_fields=()
 cpu_with=()
 cpu_without=()
+cpu_fields=()
 for i in $(seq "$RUNS"); do
     read -r r0 c0 < <(measure "$without" "$without_pid" "$DURATION")
+    read -r rf cf < <(measure "$fields" "$fields_pid" "$DURATION")
     read -r r1 c1 < <(measure "$with" "$with_pid" "$DURATION")
-    echo "run $i: without $r0 req/s ($c0 us CPU/request), with $r1 req/s ($c1 us CPU/request)"
+    echo "run $i: without $r0 req/s ($c0 us CPU/request), fields only $rf ($cf us), with $r1 ($c1 us)"
     rps_without+=("$r0")
+    rps_fields+=("$rf")
     rps_with+=("$r1")
     cpu_without+=("$c0")
+    cpu_fields+=("$cf")
     cpu_with+=("$c1")
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -139,14 +150,19 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 r0=$(median "${rps_without[@]}")
 r1=$(median "${rps_with[@]}")
+rf=$(median "${rps_fields[@]}")
 c0=$(median "${cpu_without[@]}")
 c1=$(median "${cpu_with[@]}")
+cf=$(median "${cpu_fields[@]}")
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }'; }
 echo
 echo "| server | requests/s | server CPU per request |"
 echo "|---|---|---|"
 echo "| without the layer | $r0 | $c0 us |"
+echo "| three constant fields only | $rf | $cf us |"
 echo "| with the layer | $r1 | $c1 us |"
 echo
 echo "throughput change: $(pct "$r0" "$r1")%; CPU per request change: $(pct "$c0" "$c1")%"
+echo "the constant fields alone: $(pct "$r0" "$rf")% throughput, $(pct "$c0" "$cf")% CPU per request"
+echo "the layer against the constant fields: $(pct "$rf" "$r1")% throughput, $(pct "$cf" "$c1")% CPU per request"
 echo "(medians of $RUNS alternating runs of $DURATION s; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; $(nproc) cores)"

@@ -20,6 +20,11 @@
 //! - `--capacity N`: tracked (key, class) states (default 100000).
 //! - `--no-limit`: serve the same routes without the layer (to measure
 //!   its cost).
+//! - `--fields-only`: serve the same routes without the layer, adding
+//!   three constant `X-RateLimit-*` fields to every answer (the values
+//!   the load test's policy gives, ten digits each): what setting the
+//!   fields costs on its own, without a key, a check or a rendered value,
+//!   for any middleware that sets them.
 //! - `--system-clock`: read the time with `SystemClock` rather than the
 //!   default `CoarseClock`, whose vDSO lookup crashes under valgrind (to
 //!   count the server's instructions per request with callgrind).
@@ -43,10 +48,11 @@ struct Options {
     peer_ip: bool,
     capacity: usize,
     limit: bool,
+    fields_only: bool,
     system_clock: bool,
 }
 
-const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--system-clock]";
+const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--fields-only] [--system-clock]";
 
 fn options() -> Result<Options, ArgError> {
     let mut o = Options {
@@ -56,6 +62,7 @@ fn options() -> Result<Options, ArgError> {
         peer_ip: false,
         capacity: tollgate::DEFAULT_CAPACITY,
         limit: true,
+        fields_only: false,
         system_clock: false,
     };
     let mut args = Args::new();
@@ -67,6 +74,10 @@ fn options() -> Result<Options, ArgError> {
             "--ietf" => o.ietf = true,
             "--peer-ip" => o.peer_ip = true,
             "--no-limit" => o.limit = false,
+            "--fields-only" => {
+                o.limit = false;
+                o.fields_only = true;
+            }
             "--system-clock" => o.system_clock = true,
             other => return args::unknown(other),
         }
@@ -113,7 +124,9 @@ async fn run(o: Options) -> Result<(), String> {
         Some(path) => app::load_policy(path)?,
         None => Policy::default(),
     };
-    if !o.limit {
+    if o.fields_only {
+        serve(&o, app::with_constant_fields(app::routes())).await
+    } else if !o.limit {
         serve(&o, app::routes()).await
     } else if o.system_clock {
         let limiter = Limiter::builder(policy).clock(SystemClock);
@@ -135,6 +148,8 @@ async fn serve(o: &Options, app: impl app::App) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let limited = if o.limit {
         "rate-limited"
+    } else if o.fields_only {
+        "NOT rate-limited, constant X-RateLimit-* fields"
     } else {
         "NOT rate-limited"
     };
