@@ -99,6 +99,13 @@ fields=$(address "$work/fields.log")
 # The layer is there: its fields are on the answers.
 curl -fsS -o /dev/null -D - -H 'Authorization: Bearer key_load' "http://$with$PATH_UNDER_TEST" |
     grep -qiE "^x-ratelimit-limit: $expected_limit[[:space:]]*$" || { echo "no X-RateLimit-Limit from $with" >&2; exit 1; }
+# The control sets the fields too; the bare server does not.
+curl -fsS -o /dev/null -D - "http://$fields$PATH_UNDER_TEST" |
+    grep -qiE "^x-ratelimit-limit: 4294967295[[:space:]]*$" || { echo "no X-RateLimit-Limit from $fields" >&2; exit 1; }
+if curl -fsS -o /dev/null -D - "http://$without$PATH_UNDER_TEST" | grep -qi "^x-ratelimit-"; then
+    echo "X-RateLimit-* fields from the server without the layer, $without" >&2
+    exit 1
+fi
 
 # CPU time of process $1 so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
