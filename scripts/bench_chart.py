@@ -174,6 +174,7 @@ def targets(medians, memory):
     ratio("one word, 1,000 keys: governor keyed ÷ tollgate check_at", m("keyed/governor_keyed/u64_1k"), m("keyed/tollgate_check_at_packed/u64_1k"), "≥ 3x")
     ratio("one word, 1,000,000 keys: governor keyed ÷ tollgate check_at", m("keyed/governor_keyed/u64_1M"), m("keyed/tollgate_check_at_packed/u64_1M"), "≥ 4x")
     ratio("one word, 2 threads, 1,000 shared keys: tollgate ÷ governor throughput", m("threads/governor_keyed/shared_1k/2t", 2), m("threads/tollgate_check_at_packed/shared_1k/2t", 2), "≥ 3x")
+    ratio("one word, 1,000 keys: 2 threads ÷ 1 thread throughput", m("threads/tollgate_check_at_packed/shared_1k/1t"), m("threads/tollgate_check_at_packed/shared_1k/2t", 2), "≥ 1x")
     ratio("one window, 1,000 keys: governor keyed ÷ tollgate check", m("keyed/governor_keyed/u64_1k"), m("keyed/tollgate_check_one_window/u64_1k"), "≥ 3x")
     ratio("one word, 1,000 string keys: governor (String) ÷ tollgate check_at (&str)", m("keyed/governor_keyed/string_1k"), m("keyed/tollgate_check_at_packed/str_1k"), "≥ 3x")
     ratio("one word, 1,000,000 keys, chained: governor ÷ tollgate", m("keyed/governor_keyed_chained/u64_1M"), m("keyed/tollgate_check_at_packed_chained/u64_1M"), "≥ 4x")
