@@ -21,16 +21,16 @@
 //! [`SystemClock`].
 //!
 //! Measured side by side (`cargo bench`, criterion medians, the lowest of
-//! three runs on a shared 2-vCPU Xeon VM; see `BENCHMARKS.md`), one read
+//! six runs on a shared 2-vCPU Xeon VM; see `BENCHMARKS.md`), one read
 //! costs:
 //!
 //! | clock | ns per read |
 //! |---|---:|
-//! | [`CoarseClock`] (the default) | 6 |
-//! | [`SystemClock`] (`SystemTime::now`, nanoseconds) | 63 |
-//! | `std::time::Instant::now` (monotonic, not epoch-aligned) | 39 |
-//! | quanta's TSC clock (governor's default) | 21 |
-//! | [`ManualClock`] | 1.3 |
+//! | [`CoarseClock`] (the default) | 4.2 |
+//! | [`SystemClock`] (`SystemTime::now`, nanoseconds) | 46 |
+//! | `std::time::Instant::now` (monotonic, not epoch-aligned) | 32 |
+//! | quanta's TSC clock (governor's default) | 20 |
+//! | [`ManualClock`] | 0.8 |
 //!
 //! So the coarse read is about a tenth of [`SystemClock`]'s, and a small
 //! part of a check: the two compare-exchanges of a two-window class (16 ns
