@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
-use tollgate::{Class, Clock, Limiter, SystemClock};
+use tollgate::{Class, Clock, Limiter, Policy, SystemClock};
 use tollgate_bench::{
     consume, open_policy, open_policy_one_window, packed_cas, packed_limiter, spent_policy,
     str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
@@ -45,8 +45,10 @@ const ROWS: &[&str] = &[
     "baseline_fetch_add_1",
 ];
 
-fn tollgate_u64(n: usize) -> (Limiter<SystemClock>, Vec<u64>, Duration) {
-    let limiter = Limiter::builder(open_policy())
+/// A limiter over `policy` tracking `n` u64 keys, the keys in visiting
+/// order, and the time they were tracked at.
+fn tollgate_u64(policy: Policy, n: usize) -> (Limiter<SystemClock>, Vec<u64>, Duration) {
+    let limiter = Limiter::builder(policy)
         .clock(SystemClock)
         .capacity(n)
         .seed(0x7011_6a7e)
@@ -73,7 +75,7 @@ fn main() {
     match row.as_str() {
         "tollgate_check_at_u64_1" | "tollgate_check_at_u64_1k" => {
             let n = if row.ends_with("_1k") { 1_000 } else { 1 };
-            let (limiter, order, now) = tollgate_u64(n);
+            let (limiter, order, now) = tollgate_u64(open_policy(), n);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
@@ -92,19 +94,7 @@ fn main() {
             }
         }
         "tollgate_check_at_one_window_u64_1k" => {
-            let n = 1_000;
-            let limiter = Limiter::builder(open_policy_one_window())
-                .clock(SystemClock)
-                .capacity(n)
-                .seed(0x7011_6a7e)
-                .build()
-                .expect("a valid capacity");
-            let now = SystemClock.now();
-            let keys = u64_keys(n);
-            for k in &keys {
-                assert!(limiter.check_at(k, Class::READ, now).is_allowed());
-            }
-            let order = visiting_order(&keys, 0xB0_0C4E);
+            let (limiter, order, now) = tollgate_u64(open_policy_one_window(), 1_000);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.check_at(black_box(keys.next()), Class::READ, black_box(now)));
@@ -135,14 +125,14 @@ fn main() {
             }
         }
         "tollgate_check_system_clock_u64_1k" => {
-            let (limiter, order, _) = tollgate_u64(1_000);
+            let (limiter, order, _) = tollgate_u64(open_policy(), 1_000);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.check(black_box(keys.next()), Class::READ));
             }
         }
         "tollgate_peek_at_u64_1k" => {
-            let (limiter, order, now) = tollgate_u64(1_000);
+            let (limiter, order, now) = tollgate_u64(open_policy(), 1_000);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.peek_at(black_box(keys.next()), Class::READ, black_box(now)));
