@@ -705,3 +705,24 @@ async fn a_full_table_refuses_new_keys_with_a_retry_after() {
         json!({"limit": 60, "window": "1m"})
     );
 }
+
+/// The load test's control (`api_server --fields-only`) answers with the
+/// three fields at the constants it documents, and with nothing else the
+/// layer would add.
+#[tokio::test]
+async fn the_load_tests_control_sets_the_constant_fields_only() {
+    let addr = app::spawn(app::with_constant_fields(app::routes()))
+        .await
+        .unwrap();
+    let r = Connection::open(addr)
+        .await
+        .unwrap()
+        .send("GET", "/v1/companies/1", &[])
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.figures(), (4_294_967_295, 4_294_967_294, 1_764_374_460));
+    assert!(!r.has("retry-after"));
+    assert!(!r.has("ratelimit"));
+    assert_eq!(r.json()["id"], 1);
+}
