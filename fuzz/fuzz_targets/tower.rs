@@ -1,0 +1,110 @@
+//! Requests from the outside world through the tower layer: any method,
+//! any header fields (valid `HeaderValue`s, as a server hands them on),
+//! a peer address or none, a clock that moves either way. Every answer is
+//! checked against the model the layer's property test uses
+//! (`integrations/tower/tests/support/oracle.rs`): never a panic, and the
+//! key, class, status, body, request id and fields the documentation
+//! promises.
+
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use arbitrary::Arbitrary;
+use http::header::{HeaderName, HeaderValue};
+use http::Method;
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../integrations/tower/tests/support/oracle.rs"]
+mod oracle;
+
+use oracle::{Call, Harness, Settings};
+
+#[derive(Debug, Arbitrary)]
+enum RawMethod<'a> {
+    Standard(u8),
+    Other(&'a [u8]),
+}
+
+/// A start for a field value that the fuzzer would take long to spell.
+#[derive(Debug, Arbitrary)]
+enum Prefix {
+    None,
+    Bearer,
+    BearerTab,
+    Basic,
+}
+
+#[derive(Debug, Arbitrary)]
+struct RawCall<'a> {
+    method: RawMethod<'a>,
+    fields: Vec<(u8, Prefix, &'a [u8])>,
+    peer: Option<u8>,
+    advance_secs: i8,
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input<'a> {
+    peer_ip: bool,
+    unknown: u8,
+    ietf: bool,
+    max_len: u8,
+    calls: Vec<RawCall<'a>>,
+}
+
+const NAMES: [&str; 4] = ["authorization", "x-api-key", "x-request-id", "accept"];
+
+const METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::CONNECT,
+];
+
+fn call(raw: &RawCall<'_>) -> Option<Call> {
+    let method = match raw.method {
+        RawMethod::Standard(i) => METHODS[usize::from(i) % METHODS.len()].clone(),
+        RawMethod::Other(bytes) => Method::from_bytes(bytes).ok()?,
+    };
+    let mut fields = Vec::new();
+    for (name, prefix, value) in raw.fields.iter().take(6) {
+        let mut bytes = match prefix {
+            Prefix::None => Vec::new(),
+            Prefix::Bearer => b"Bearer ".to_vec(),
+            Prefix::BearerTab => b"bearer\t".to_vec(),
+            Prefix::Basic => b"Basic ".to_vec(),
+        };
+        bytes.extend_from_slice(value);
+        // A server never hands on a value with control characters.
+        let Ok(value) = HeaderValue::from_bytes(&bytes) else {
+            continue;
+        };
+        let name = HeaderName::from_static(NAMES[usize::from(*name) % NAMES.len()]);
+        fields.push((name, value));
+    }
+    Some(Call {
+        method,
+        fields,
+        peer: raw.peer.map(|n| IpAddr::V4(Ipv4Addr::new(10, 0, 0, n % 4))),
+        advance_secs: i16::from(raw.advance_secs),
+    })
+}
+
+fuzz_target!(|input: Input<'_>| {
+    let mut harness = Harness::new(Settings {
+        peer_ip: input.peer_ip,
+        unknown: input.unknown,
+        ietf: input.ietf,
+        max_len: input.max_len,
+    });
+    for raw in input.calls.iter().take(64) {
+        if let Some(call) = call(raw) {
+            harness.run(&call);
+        }
+    }
+});
