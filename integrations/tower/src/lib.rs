@@ -146,16 +146,20 @@
 //!
 //! ## Cost
 //!
-//! `call` checks synchronously and never panics. An admitted request
-//! costs no allocation of the layer's own once the thread has warmed up:
-//! header values of numbers below 1024 are made once per process, a
-//! `Reset` or a large limit is a clone of the thread's recent rendering of
-//! it, and other large numbers are carved out of a per-thread arena (one
-//! allocation per 512 bytes of digits). The layer's own answers allocate
-//! their JSON body, and the IETF fields, when enabled, their values. The
-//! response future holds the inner future inline (no box). Under axum, a
-//! response body other than axum's `Body` is boxed into one by axum, once
-//! per response: [`RateLimitLayerBuilder::inner_body`] avoids that.
+//! `call` checks synchronously and never panics. Once the thread has
+//! warmed up, an admitted request whose figures are below 1024 or repeat
+//! from request to request costs no allocation of the layer's own: header
+//! values of numbers below 1024 are made once per process, and a `Reset`
+//! or a large limit is a clone of the thread's recent rendering of it.
+//! A new large number (a remaining count of 1024 or more) is carved out
+//! of a per-thread arena: two allocations per 512 bytes of digits, the
+//! buffer and its reference count, about one per 25 requests for
+//! ten-digit counts. `tests/alloc.rs` counts both cases. The layer's own
+//! answers allocate their JSON body, and the IETF fields, when enabled,
+//! their values. The response future holds the inner future inline (no
+//! box). Under axum, a response body other than axum's `Body` is boxed
+//! into one by axum, once per response:
+//! [`RateLimitLayerBuilder::inner_body`] avoids that.
 
 #![forbid(unsafe_code)]
 

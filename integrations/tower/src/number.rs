@@ -5,8 +5,9 @@
 //!   table of digits, which `Bytes::from_static` wraps, and cloned without
 //!   allocating, counting references or validating the bytes again.
 //! - Other numbers ([`value`]) are rendered into a per-thread arena of
-//!   [`ARENA`] bytes: one allocation per 25 to 50 values, and a reference
-//!   count per value. (`HeaderValue::from(u64)` makes two allocations per
+//!   [`ARENA`] bytes: two allocations per 25 to 50 values (the buffer, and
+//!   the shared reference count `bytes` gives it when the first value is
+//!   split off), and a reference count per value. (`HeaderValue::from(u64)` makes two allocations per
 //!   value: it renders into a `BytesMut` of 20 bytes, and freezing a
 //!   buffer with room to spare boxes a shared header beside it.)
 //! - Numbers that repeat from one request to the next, a `Reset` (the end
@@ -97,10 +98,11 @@ thread_local! {
     static ARENA_REST: RefCell<Option<BytesMut>> = const { RefCell::new(None) };
 }
 
-/// `text` as a `Bytes` carved out of this thread's arena: one allocation
-/// per [`ARENA`] bytes instead of one per value. Each piece counts a
-/// reference to its arena, which is freed when its last piece is dropped
-/// and the thread has moved on to a new one.
+/// `text` as a `Bytes` carved out of this thread's arena: two allocations
+/// per [`ARENA`] bytes (the buffer and its shared count) instead of two
+/// per value. Each piece counts a reference to its arena, which is freed
+/// when its last piece is dropped and the thread has moved on to a new
+/// one.
 fn arena_copy(text: &[u8]) -> Bytes {
     let carved = ARENA_REST.try_with(|rest| {
         let mut rest = rest.try_borrow_mut().ok()?;

@@ -5,9 +5,7 @@
 //! called. The fuzz target `tower` runs the same model on libFuzzer's
 //! inputs.
 
-mod support {
-    pub(crate) mod oracle;
-}
+mod support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

@@ -13,20 +13,15 @@
 //! Two drivers use it: a property test (`tests/model.rs`, in the test
 //! suite) and a fuzz target (`fuzz/fuzz_targets/tower.rs`).
 
-#![allow(dead_code, reason = "each driver uses part of the module")]
-
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body::Body;
 use tollgate::{Class, Clock, Limiter, ManualClock, Policy};
 use tollgate_tower::{
     ApiKey, KeyError, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod,
@@ -34,6 +29,8 @@ use tollgate_tower::{
 };
 use tower_layer::Layer;
 use tower_service::Service;
+
+use super::poll::{body_of, now_or_never};
 
 /// Limits small enough that a few requests spend them.
 pub(crate) const POLICY: &str = r#"
@@ -104,45 +101,6 @@ impl Service<Request<()>> for Inner {
     fn call(&mut self, _: Request<()>) -> Self::Future {
         self.calls.fetch_add(1, Ordering::Relaxed);
         std::future::ready(Ok(Response::new(String::from("inner"))))
-    }
-}
-
-struct Noop;
-
-impl Wake for Noop {
-    fn wake(self: Arc<Self>) {}
-}
-
-/// Polls a future that never waits.
-fn now_or_never<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    match pin!(future).poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the layer's future waited on an inner service that never does"),
-    }
-}
-
-/// The whole body of a response whose body never waits.
-fn body_of<B: Body<Data = bytes::Bytes>>(body: B) -> Vec<u8>
-where
-    B::Error: std::fmt::Debug,
-{
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut body = pin!(body);
-    let mut out = Vec::new();
-    loop {
-        match body.as_mut().poll_frame(&mut cx) {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    out.extend_from_slice(&data);
-                }
-            }
-            Poll::Ready(Some(Err(e))) => panic!("body error: {e:?}"),
-            Poll::Ready(None) => return out,
-            Poll::Pending => panic!("a body that waits"),
-        }
     }
 }
 

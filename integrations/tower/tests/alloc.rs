@@ -1,0 +1,183 @@
+//! What the layer allocates per request (crate docs, "Cost"), counted by
+//! a global allocator: nothing of its own for an admitted request once
+//! the thread has warmed up when the figures are small (the reference
+//! policy), and two allocations per many requests when a figure is a new
+//! large number every time (an arena of rendered digits: its buffer and
+//! the reference count `bytes` adds to it).
+//!
+//! Each count compares the same requests through the layer and straight
+//! to the inner service, so the allocations of building a request, of the
+//! inner service's response and of polling cancel out.
+
+#![allow(unsafe_code, reason = "a counting global allocator")]
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "counts of a few thousand allocations"
+)]
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::{Request, Response};
+use support::poll::{body_of, now_or_never};
+use tollgate::{Limiter, ManualClock, Policy};
+use tollgate_tower::RateLimitLayer;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// Counts the allocations of each thread, so that tests running in
+/// parallel do not see each other's.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // try_with: the thread's counter may already be gone at exit.
+        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above; `ptr` came from `System.alloc`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A minute boundary: 2025-05-06T00:00:00Z.
+const T: u64 = 1_746_489_600;
+
+/// Answers 200 with a JSON content type, as a handler would: the
+/// response's field map exists before the layer adds to it.
+#[derive(Clone)]
+struct Handler;
+
+impl Service<Request<()>> for Handler {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<()>) -> Self::Future {
+        let mut response = Response::new(String::new());
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        std::future::ready(Ok(response))
+    }
+}
+
+/// A GET with a bearer key, as a client sends it.
+fn request() -> Request<()> {
+    let mut request = Request::new(());
+    request
+        .headers_mut()
+        .insert(AUTHORIZATION, HeaderValue::from_static("Bearer key_1"));
+    request
+}
+
+/// Allocations of `n` requests through `service`, each answered 200 and
+/// its body read, after `warm` requests not counted.
+fn allocations_of<S, B>(service: &mut S, warm: usize, n: usize) -> usize
+where
+    S: Service<Request<()>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    S::Future: Future<Output = Result<Response<B>, S::Error>>,
+    B: http_body::Body<Data = bytes::Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    let one = |service: &mut S| {
+        let response = now_or_never(service.call(request())).unwrap();
+        assert_eq!(response.status(), 200);
+        let (parts, body) = response.into_parts();
+        drop(body_of(body));
+        parts
+    };
+    for _ in 0..warm {
+        one(service);
+    }
+    let before = allocations();
+    for _ in 0..n {
+        let parts = one(service);
+        assert!(parts.headers.contains_key("x-ratelimit-reset") || parts.headers.len() == 1);
+    }
+    allocations() - before
+}
+
+fn layered(
+    policy: Policy,
+) -> impl Service<
+    Request<()>,
+    Response = Response<tollgate_tower::ResponseBody<String>>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<tollgate_tower::ResponseBody<String>>, Infallible>>,
+> {
+    let limiter = Limiter::builder(policy)
+        .clock(ManualClock::new(Duration::from_secs(T)))
+        .capacity(16)
+        .build()
+        .unwrap();
+    RateLimitLayer::new(Arc::new(limiter)).layer(Handler)
+}
+
+#[test]
+fn an_admitted_request_allocates_nothing_of_the_layers_own() {
+    // The reference policy: a limit of 1000, a remaining count below it,
+    // and a Reset that repeats from request to request.
+    let bare = allocations_of(&mut Handler, 5, 200);
+    let with = allocations_of(&mut layered(Policy::default()), 5, 200);
+    assert!(bare > 0, "the count sees the handler's own allocations");
+    assert_eq!(
+        with, bare,
+        "200 requests: {with} allocations with the layer, {bare} without"
+    );
+}
+
+#[test]
+fn new_large_numbers_share_an_allocation_per_arena() {
+    // Limits no request spends: every Remaining is a new ten-digit
+    // number, carved out of the thread's arena of 512 bytes.
+    let policy = Policy::from_toml_str(
+        r#"
+        [classes.read]
+        methods = ["GET"]
+        limit = 4294967295
+        window = "1m"
+        burst = { limit = 4294967295, window = "10s" }
+        "#,
+    )
+    .unwrap();
+    let n = 1_000;
+    let bare = allocations_of(&mut Handler, 5, n);
+    let with = allocations_of(&mut layered(policy), 5, n);
+    let extra = with - bare;
+    // Ten digits a value, 51 to an arena of 512 bytes: 20 arenas for
+    // 1,000 values, two allocations each. (`HeaderValue::from(u64)` would
+    // make two per value.)
+    let arenas = (n * 10).div_ceil(512) + 1;
+    assert!(
+        (1..=2 * arenas).contains(&extra),
+        "{extra} allocations of the layer's own for {n} requests"
+    );
+}
