@@ -26,13 +26,16 @@ enum RawMethod<'a> {
     Other(&'a [u8]),
 }
 
-/// A start for a field value that the fuzzer would take long to spell.
+/// A start for a field value that the fuzzer would take long to spell;
+/// `Key` is one of two usable keys (with `Bearer ` in an `Authorization`
+/// field), so that keys repeat and spend their limits.
 #[derive(Debug, Arbitrary)]
 enum Prefix {
     None,
     Bearer,
     BearerTab,
     Basic,
+    Key(bool),
 }
 
 #[derive(Debug, Arbitrary)]
@@ -73,19 +76,27 @@ fn call(raw: &RawCall<'_>) -> Option<Call> {
     };
     let mut fields = Vec::new();
     for (name, prefix, value) in raw.fields.iter().take(6) {
+        let name = NAMES[usize::from(*name) % NAMES.len()];
         let mut bytes = match prefix {
             Prefix::None => Vec::new(),
             Prefix::Bearer => b"Bearer ".to_vec(),
             Prefix::BearerTab => b"bearer\t".to_vec(),
             Prefix::Basic => b"Basic ".to_vec(),
+            Prefix::Key(second) => {
+                let scheme = if name == "authorization" {
+                    "Bearer "
+                } else {
+                    ""
+                };
+                format!("{scheme}k{}", if *second { 2 } else { 1 }).into_bytes()
+            }
         };
         bytes.extend_from_slice(value);
         // A server never hands on a value with control characters.
         let Ok(value) = HeaderValue::from_bytes(&bytes) else {
             continue;
         };
-        let name = HeaderName::from_static(NAMES[usize::from(*name) % NAMES.len()]);
-        fields.push((name, value));
+        fields.push((HeaderName::from_static(name), value));
     }
     Some(Call {
         method,

@@ -61,6 +61,10 @@ pub trait KeyExtractor: Send + Sync + 'static {
 /// | [`TooLong`](Self::TooLong) | 401 | `invalid_api_key` |
 /// | [`Malformed`](Self::Malformed) | 401 | `invalid_api_key` |
 /// | [`Ambiguous`](Self::Ambiguous) | 400 | `ambiguous_api_key` |
+///
+/// A key is judged in the order of the table: an empty key is `Empty`
+/// whatever else, a key over the length limit is `TooLong` whatever bytes
+/// it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -118,9 +122,10 @@ impl std::error::Error for KeyError {}
 /// The default extractor: `Authorization: Bearer <key>`, else
 /// `X-API-Key: <key>`.
 ///
-/// - The scheme `Bearer` is matched case-insensitively and may be followed
-///   by any number of spaces or tabs (RFC 6750 allows `1*SP`); whitespace
-///   after the key is ignored.
+/// - The scheme `Bearer` is matched case-insensitively, after any spaces
+///   or tabs, and must be followed by one or more spaces or tabs (RFC 6750
+///   allows `1*SP`) or end the value: `Bearerkey_1` is another scheme.
+///   Whitespace after the key is ignored.
 /// - An `Authorization` field with another scheme (`Basic ...`) is not a
 ///   rate-limit key: the extractor goes on to `X-API-Key`.
 /// - A bearer key wins over `X-API-Key` when a request has both.

@@ -55,9 +55,12 @@
 //! | over a limit (or the limiter's table is full) | 429 | `rate_limited` | `X-RateLimit-*`, `Retry-After` |
 //! | a cost above a window's limit (never with cost 1) | 429 | `cost_exceeds_limit` | `X-RateLimit-*` |
 //! | no key | 401, `WWW-Authenticate: Bearer` ([`MissingKey::Reject`], the default) | `missing_api_key` | none |
-//! | an unusable key (see [`KeyError`]) | 401, or 400 for two keys | `invalid_api_key`, `ambiguous_api_key` | none |
+//! | an unusable key (see [`KeyError`]) | 401 with `WWW-Authenticate: Bearer`, or 400 for two keys | `invalid_api_key`, `ambiguous_api_key` | none |
 //! | a method in no class | 405 with `Allow` ([`UnknownMethod::Reject`], the default) | `method_not_allowed` | none |
 //! | a class the limiter's policy lacks ([`UnknownMethod::Class`] with another policy's class) | 500 | `internal_error` | none |
+//!
+//! The method is judged before the key: a method in no class gets its 405
+//! whatever key the request carries.
 //!
 //! The 429 body is SPEC §5's, from [`Decision::error_body`](tollgate::Decision::error_body):
 //!
@@ -80,8 +83,8 @@
 //!
 //! [`ApiKey`] reads `Authorization: Bearer <key>`, then `X-API-Key: <key>`.
 //! Keys are 1 to 256 bytes ([`DEFAULT_MAX_KEY_LEN`], configurable) of
-//! visible ASCII; the scheme is case-insensitive and may be followed by
-//! several spaces. Non-UTF-8 or non-ASCII bytes, a key that is too long,
+//! visible ASCII; the scheme is case-insensitive and followed by one or
+//! more spaces or tabs. Non-UTF-8 or non-ASCII bytes, a key that is too long,
 //! `Bearer` with nothing after it, and two `Authorization` fields all get
 //! a defined JSON error, never a panic. A request with no key is rejected
 //! by default, or counted against its peer IP address with
@@ -147,13 +150,14 @@
 //! ## Cost
 //!
 //! `call` checks synchronously and never panics. Once the thread has
-//! warmed up, an admitted request whose figures are below 1024 or repeat
-//! from request to request costs no allocation of the layer's own: header
-//! values of numbers below 1024 are made once per process, and a `Reset`
-//! or a large limit is a clone of the thread's recent rendering of it.
-//! A new large number (a remaining count of 1024 or more) is carved out
-//! of a per-thread arena: two allocations per 512 bytes of digits, the
-//! buffer and its reference count, about one per 25 requests for
+//! warmed up, an admitted request whose remaining count is below 1024
+//! costs no allocation of the layer's own (the limit and `Reset` may be
+//! large), provided the inner service's response has room in its field
+//! map for three more: header values of numbers below 1024 are made once
+//! per process, and a `Reset` or a large limit is a clone of the thread's
+//! recent rendering of it. A remaining count of 1024 or more is carved
+//! out of a per-thread arena: two allocations per 512 bytes of digits,
+//! the buffer and its reference count, about one per 25 requests for
 //! ten-digit counts. `tests/alloc.rs` counts both cases. The layer's own
 //! answers allocate their JSON body, and the IETF fields, when enabled,
 //! their values. The response future holds the inner future inline (no

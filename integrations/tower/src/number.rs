@@ -7,9 +7,10 @@
 //! - Other numbers ([`value`]) are rendered into a per-thread arena of
 //!   [`ARENA`] bytes: two allocations per 25 to 50 values (the buffer, and
 //!   the shared reference count `bytes` gives it when the first value is
-//!   split off), and a reference count per value. (`HeaderValue::from(u64)` makes two allocations per
-//!   value: it renders into a `BytesMut` of 20 bytes, and freezing a
-//!   buffer with room to spare boxes a shared header beside it.)
+//!   split off), and a reference count per value. (`HeaderValue::from(u64)`
+//!   makes two allocations per value: it renders into a `BytesMut` of 20
+//!   bytes, and freezing a buffer with room to spare boxes a shared header
+//!   beside it.)
 //! - Numbers that repeat from one request to the next, a `Reset` (the end
 //!   of the current window, in unix seconds) or a large limit, go through
 //!   [`recent`]: each thread keeps its last [`RECENT`] renderings, and a

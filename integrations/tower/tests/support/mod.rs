@@ -2,5 +2,6 @@
 
 #![allow(dead_code, reason = "each test uses part of it")]
 
+pub(crate) mod model;
 pub(crate) mod oracle;
 pub(crate) mod poll;

@@ -1,11 +1,7 @@
-//! A model of what the layer answers to any request, checked against the
-//! layer itself request by request.
+//! The layer held to the model of `model.rs`, request by request.
 //!
-//! The model is written from the crate's documentation, not from its code:
-//! which key a request carries (`ApiKey`), which class its method falls
-//! in, which request id an error echoes, and which answer follows from
-//! each. What a counted request's fields say comes from a second limiter
-//! with the same policy and clock, checked with the key and class the
+//! What a counted request's fields say comes from a second limiter with
+//! the same policy, seed and clock, checked with the key and class the
 //! model found (the core is checked against its own model elsewhere), so
 //! any request the layer counts under another key or class, or counts when
 //! it should not, or renders differently, shows as a difference.
@@ -22,39 +18,15 @@ use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use tollgate::{Class, Clock, Limiter, ManualClock, Policy};
+use tollgate::{Class, Clock, Decision, Limiter, ManualClock, Policy};
 use tollgate_tower::{
-    ApiKey, KeyError, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod,
-    DEFAULT_MAX_KEY_LEN, MAX_REQUEST_ID_LEN,
+    ApiKey, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod, DEFAULT_MAX_KEY_LEN,
 };
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::model::{self, Refusal};
 use super::poll::{body_of, now_or_never};
-
-/// Limits small enough that a few requests spend them.
-pub(crate) const POLICY: &str = r#"
-[classes.read]
-methods = ["GET", "HEAD"]
-limit = 6
-window = "1m"
-burst = { limit = 3, window = "10s" }
-
-[classes.write]
-methods = ["POST", "PUT", "PATCH", "DELETE"]
-limit = 4
-window = "1m"
-burst = { limit = 2, window = "10s" }
-"#;
-
-/// The class of each method under [`POLICY`]; `None` for the rest.
-fn class_of(method: &Method) -> Option<&'static str> {
-    match method.as_str() {
-        "GET" | "HEAD" => Some("read"),
-        "POST" | "PUT" | "PATCH" | "DELETE" => Some("write"),
-        _ => None,
-    }
-}
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
 pub(crate) const T0: u64 = 1_746_489_600;
@@ -83,6 +55,20 @@ pub(crate) struct Call {
     pub(crate) advance_secs: i16,
 }
 
+/// How the layer answered a request, once checked: what the drivers
+/// count to see that their inputs reach every kind of answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Answer {
+    /// Passed on without counting (`UnknownMethod::Unlimited`).
+    Unlimited,
+    /// Counted and admitted, under an API key or a peer address.
+    Admitted { peer: bool },
+    /// Counted and refused with a 429.
+    RateLimited { peer: bool },
+    /// Refused without counting.
+    Refused(Refusal),
+}
+
 /// The inner service: answers 200 with a fixed body and counts its calls.
 #[derive(Clone)]
 struct Inner {
@@ -104,8 +90,42 @@ impl Service<Request<()>> for Inner {
     }
 }
 
-/// The layer around [`Inner`], a shadow limiter with the same policy and
-/// clock, and the settings.
+/// What the layer must do with a request.
+#[derive(Debug)]
+enum Expected {
+    /// Call the inner service and add no fields.
+    Unlimited,
+    /// Count the request against `key` in `class`.
+    Count { key: Key, class: Class },
+    /// Answer itself.
+    Refuse(Refusal),
+}
+
+#[derive(Debug)]
+enum Key {
+    Api(String),
+    Peer(IpAddr),
+}
+
+/// The names of every rate-limit field the layer may add.
+const FIELDS: [&str; 6] = [
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "retry-after",
+    "ratelimit",
+    "ratelimit-policy",
+];
+
+fn field<'r, B>(response: &'r Response<B>, name: &str) -> Option<&'r str> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().expect("the layer's fields are visible ASCII"))
+}
+
+/// The layer around [`Inner`], a shadow limiter with the same policy,
+/// seed and clock, and the settings.
 pub(crate) struct Harness {
     service: RateLimit<Inner, ManualClock, ApiKey>,
     shadow: Limiter<ManualClock>,
@@ -116,122 +136,20 @@ pub(crate) struct Harness {
     policy: Policy,
 }
 
-/// What a request's fields say its key is, by `ApiKey`'s documentation:
-/// a single `Authorization` field with the scheme `Bearer` (any case,
-/// after optional spaces or tabs, followed by a space, a tab or nothing)
-/// gives its credentials; otherwise a single `X-API-Key` field gives its
-/// value; either trimmed of spaces and tabs must be 1 to `max_len` bytes
-/// of `!`..=`~`. Two fields of the name in use are ambiguous.
-pub(crate) fn model_key(
-    fields: &[(HeaderName, HeaderValue)],
-    max_len: usize,
-) -> Result<Option<String>, KeyError> {
-    let values = |name: &str| -> Vec<&[u8]> {
-        fields
-            .iter()
-            .filter(|(n, _)| n.as_str() == name)
-            .map(|(_, v)| v.as_bytes())
-            .collect()
-    };
-    let usable = |raw: &[u8]| -> Result<Option<String>, KeyError> {
-        let start = raw.iter().position(|b| !matches!(b, b' ' | b'\t'));
-        let end = raw.iter().rposition(|b| !matches!(b, b' ' | b'\t'));
-        let key = match (start, end) {
-            (Some(s), Some(e)) => &raw[s..=e],
-            _ => return Err(KeyError::Empty),
-        };
-        if key.len() > max_len {
-            Err(KeyError::TooLong)
-        } else if key.iter().any(|b| !(b'!'..=b'~').contains(b)) {
-            Err(KeyError::Malformed)
-        } else {
-            Ok(Some(String::from_utf8(key.to_vec()).unwrap()))
-        }
-    };
-    let auth = values("authorization");
-    if auth.len() > 1 {
-        return Err(KeyError::Ambiguous);
-    }
-    if let Some(value) = auth.first() {
-        let lead = value
-            .iter()
-            .take_while(|b| matches!(b, b' ' | b'\t'))
-            .count();
-        let rest = &value[lead..];
-        if rest.len() >= 6
-            && rest[..6].eq_ignore_ascii_case(b"bearer")
-            && matches!(rest.get(6), None | Some(b' ' | b'\t'))
-        {
-            return usable(&rest[6..]);
-        }
-    }
-    let keys = values("x-api-key");
-    match keys.as_slice() {
-        [] => Ok(None),
-        [one] => usable(one),
-        _ => Err(KeyError::Ambiguous),
-    }
-}
-
-/// The request id an answer of the layer's own must echo: the caller's
-/// when it sent a single `X-Request-Id` of 1 to 128 visible ASCII bytes.
-fn model_request_id(fields: &[(HeaderName, HeaderValue)]) -> Option<String> {
-    let ids: Vec<&[u8]> = fields
-        .iter()
-        .filter(|(n, _)| n.as_str() == "x-request-id")
-        .map(|(_, v)| v.as_bytes())
-        .collect();
-    match ids.as_slice() {
-        [id] if (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
-            && id.iter().all(|b| (b'!'..=b'~').contains(b)) =>
-        {
-            Some(String::from_utf8(id.to_vec()).unwrap())
-        }
-        _ => None,
-    }
-}
-
-/// What the layer must do with a request.
-#[derive(Debug)]
-enum Expected {
-    /// Call the inner service and add no fields.
-    Unlimited,
-    /// Count the request against `key` in `class`.
-    Count { key: Key, class: Class },
-    /// Answer itself, with this status and JSON `code`.
-    Refuse {
-        status: StatusCode,
-        code: &'static str,
-    },
-}
-
-#[derive(Debug)]
-enum Key {
-    Api(String),
-    Peer(IpAddr),
-}
-
-fn field<'r, B>(response: &'r Response<B>, name: &str) -> Option<&'r str> {
-    response
-        .headers()
-        .get(name)
-        .map(|v| v.to_str().expect("the layer's fields are visible ASCII"))
-}
-
 impl Harness {
     pub(crate) fn new(settings: Settings) -> Self {
-        let policy = Policy::from_toml_str(POLICY).unwrap();
+        let policy = Policy::from_toml_str(model::POLICY).unwrap();
         let clock = ManualClock::new(Duration::from_secs(T0));
-        let limiter = Limiter::builder(policy.clone())
-            .clock(clock.clone())
-            .capacity(64)
-            .build()
-            .unwrap();
-        let shadow = Limiter::builder(policy.clone())
-            .clock(clock.clone())
-            .capacity(64)
-            .build()
-            .unwrap();
+        // One seed for both: a table that fills must fill alike.
+        let limiter = || {
+            Limiter::builder(policy.clone())
+                .clock(clock.clone())
+                .capacity(64)
+                .seed(7)
+                .build()
+                .unwrap()
+        };
+        let (limiter, shadow) = (limiter(), limiter());
         let max_len = match settings.max_len % 3 {
             0 => 4,
             1 => 16,
@@ -269,20 +187,16 @@ impl Harness {
     }
 
     fn expected(&self, call: &Call) -> Expected {
-        let class = match class_of(&call.method) {
+        // The method first: a 405 whatever the key.
+        let class = match model::class_of(&call.method) {
             Some(name) => self.policy.class(name).unwrap(),
             None => match self.settings.unknown % 3 {
-                0 => {
-                    return Expected::Refuse {
-                        status: StatusCode::METHOD_NOT_ALLOWED,
-                        code: "method_not_allowed",
-                    }
-                }
+                0 => return Expected::Refuse(Refusal::Method),
                 1 => return Expected::Unlimited,
                 _ => self.policy.class("read").unwrap(),
             },
         };
-        match model_key(&call.fields, self.max_len) {
+        match model::key(&call.fields, self.max_len) {
             Ok(Some(key)) => Expected::Count {
                 key: Key::Api(key),
                 class,
@@ -292,21 +206,43 @@ impl Harness {
                     key: Key::Peer(ip),
                     class,
                 },
-                _ => Expected::Refuse {
-                    status: StatusCode::UNAUTHORIZED,
-                    code: "missing_api_key",
-                },
+                _ => Expected::Refuse(Refusal::NoKey),
             },
-            Err(e) => Expected::Refuse {
-                status: e.status(),
-                code: e.code(),
-            },
+            Err(e) => Expected::Refuse(Refusal::Key(e)),
         }
+    }
+
+    /// The shadow's decision for a counted request, and the IETF fields
+    /// the layer must add with it.
+    fn shadow_check(&self, key: &Key, class: Class) -> (Decision, [Option<String>; 2]) {
+        let now = self.clock.now();
+        let (decision, policy) = match key {
+            Key::Api(k) => (
+                self.shadow.check_at(k.as_str(), class, now),
+                self.shadow.policy_field(k.as_str(), class),
+            ),
+            Key::Peer(ip) => (
+                self.shadow.check_at(&PeerKey(*ip), class, now),
+                self.shadow.policy_field(&PeerKey(*ip), class),
+            ),
+        };
+        let ietf = if self.settings.ietf {
+            let name = self.policy.class_policy(class).unwrap().name();
+            let ratelimit = decision.ietf_headers(name).expect("a known class");
+            let policy = policy.expect("a known class");
+            [
+                Some(ratelimit.value.as_str().to_owned()),
+                Some(policy.value.as_str().to_owned()),
+            ]
+        } else {
+            [None, None]
+        };
+        (decision, ietf)
     }
 
     /// Makes `call` through the layer and checks the answer against the
     /// model; panics with the difference.
-    pub(crate) fn run(&mut self, call: &Call) {
+    pub(crate) fn run(&mut self, call: &Call) -> Answer {
         let secs = Duration::from_secs(u64::from(call.advance_secs.unsigned_abs()));
         if call.advance_secs >= 0 {
             self.clock.advance(secs);
@@ -331,22 +267,21 @@ impl Harness {
         let response = Response::from_parts(parts, ());
         let context = format!("{call:?}\nexpected {expected:?}\ngot {response:?}");
 
-        let decision = match &expected {
-            Expected::Unlimited => None,
+        let (answer, fields) = match &expected {
+            Expected::Unlimited => (Answer::Unlimited, None),
+            Expected::Refuse(refusal) => (Answer::Refused(*refusal), None),
             Expected::Count { key, class } => {
-                let now = self.clock.now();
-                Some(match key {
-                    Key::Api(k) => self.shadow.check_at(k.as_str(), *class, now),
-                    Key::Peer(ip) => self.shadow.check_at(&PeerKey(*ip), *class, now),
-                })
+                let peer = matches!(key, Key::Peer(_));
+                let (decision, ietf) = self.shadow_check(key, *class);
+                let answer = if decision.is_allowed() {
+                    Answer::Admitted { peer }
+                } else {
+                    Answer::RateLimited { peer }
+                };
+                (answer, Some((decision, ietf)))
             }
-            Expected::Refuse { .. } => None,
         };
-        let passed = match (&expected, &decision) {
-            (Expected::Unlimited, _) => true,
-            (Expected::Count { .. }, Some(d)) => d.is_allowed(),
-            _ => false,
-        };
+        let passed = matches!(answer, Answer::Unlimited | Answer::Admitted { .. });
         assert_eq!(
             called,
             usize::from(passed),
@@ -357,98 +292,87 @@ impl Harness {
             assert_eq!(response.status(), StatusCode::OK, "{context}");
             assert_eq!(body, b"inner", "{context}");
         } else {
-            let (status, code) = match (&expected, &decision) {
-                (Expected::Refuse { status, code }, _) => (*status, *code),
-                (_, Some(_)) => (StatusCode::TOO_MANY_REQUESTS, tollgate::RATE_LIMITED),
-                _ => unreachable!(),
-            };
-            assert_eq!(response.status(), status, "{context}");
-            assert_eq!(
-                field(&response, "content-type"),
-                Some("application/json"),
-                "{context}"
+            self.check_own_answer(
+                call,
+                &answer,
+                fields.as_ref().map(|f| &f.0),
+                &response,
+                &body,
+                &context,
             );
-            let json: serde_json::Value = serde_json::from_slice(&body)
-                .unwrap_or_else(|e| panic!("body is not JSON ({e}): {body:?}\n{context}"));
-            assert_eq!(json["error"]["code"], code, "{context}");
-            let id = json["error"]["request_id"].as_str().unwrap_or_default();
-            match model_request_id(&call.fields) {
-                Some(theirs) => assert_eq!(id, theirs, "{context}"),
-                None => assert!(
-                    id.starts_with("req_") && id.len() == 32,
-                    "generated id {id:?}\n{context}"
-                ),
-            }
-            assert_eq!(field(&response, "x-request-id"), Some(id), "{context}");
-            let challenge = field(&response, "www-authenticate");
-            if status == StatusCode::UNAUTHORIZED {
-                assert_eq!(challenge, Some("Bearer"), "{context}");
-            } else {
-                assert_eq!(challenge, None, "{context}");
-            }
-            if status == StatusCode::METHOD_NOT_ALLOWED {
-                assert_eq!(
-                    field(&response, "allow"),
-                    Some("GET, HEAD, POST, PUT, PATCH, DELETE"),
-                    "{context}"
-                );
-            }
-            if let Some(d) = &decision {
-                let theirs = d.error_body(id).expect("a denial has a body").to_json();
-                assert_eq!(body, theirs.as_bytes(), "{context}");
-            }
         }
 
         // The rate-limit fields: exactly the shadow decision's, on admitted
         // and refused requests alike; none on anything not counted.
-        let ours = |name: &str| -> Option<String> { field(&response, name).map(str::to_owned) };
-        match &decision {
-            Some(d) => {
-                let mut want: Vec<(String, Option<String>)> = d
-                    .headers()
-                    .iter()
-                    .map(|f| {
-                        (
-                            f.lowercase_name().to_owned(),
-                            Some(f.value.as_str().to_owned()),
-                        )
-                    })
-                    .collect();
-                if d.retry_after().is_none() {
-                    want.push(("retry-after".to_owned(), None));
-                }
-                let (ratelimit, policy) = match (&expected, self.settings.ietf) {
-                    (Expected::Count { key, class }, true) => {
-                        let name = self.policy.class_policy(*class).unwrap().name();
-                        let policy = match key {
-                            Key::Api(k) => self.shadow.policy_field(k.as_str(), *class),
-                            Key::Peer(ip) => self.shadow.policy_field(&PeerKey(*ip), *class),
-                        };
-                        (
-                            d.ietf_headers(name).map(|f| f.value.as_str().to_owned()),
-                            policy.map(|f| f.value.as_str().to_owned()),
-                        )
-                    }
-                    _ => (None, None),
-                };
-                want.push(("ratelimit".to_owned(), ratelimit));
-                want.push(("ratelimit-policy".to_owned(), policy));
-                for (name, value) in want {
-                    assert_eq!(ours(&name), value, "{name}\n{context}");
-                }
+        let mut want: Vec<(&str, Option<String>)> = FIELDS.iter().map(|&n| (n, None)).collect();
+        if let Some((decision, ietf)) = &fields {
+            for f in &decision.headers() {
+                let slot = want.iter_mut().find(|(n, _)| *n == f.lowercase_name());
+                slot.expect("a known field").1 = Some(f.value.as_str().to_owned());
             }
-            None => {
-                for name in [
-                    "x-ratelimit-limit",
-                    "x-ratelimit-remaining",
-                    "x-ratelimit-reset",
-                    "retry-after",
-                    "ratelimit",
-                    "ratelimit-policy",
-                ] {
-                    assert_eq!(ours(name), None, "{name}\n{context}");
-                }
+            want[4].1.clone_from(&ietf[0]);
+            want[5].1.clone_from(&ietf[1]);
+        }
+        for (name, value) in want {
+            let ours = field(&response, name).map(str::to_owned);
+            assert_eq!(ours, value, "{name}\n{context}");
+        }
+        answer
+    }
+
+    /// The status, fields and whole body of an answer of the layer's own.
+    fn check_own_answer(
+        &self,
+        call: &Call,
+        answer: &Answer,
+        decision: Option<&Decision>,
+        response: &Response<()>,
+        body: &[u8],
+        context: &str,
+    ) {
+        let status = match answer {
+            Answer::Refused(refusal) => refusal.status(),
+            _ => StatusCode::TOO_MANY_REQUESTS,
+        };
+        assert_eq!(response.status(), status, "{context}");
+        assert_eq!(
+            field(response, "content-type"),
+            Some("application/json"),
+            "{context}"
+        );
+        let json: serde_json::Value = serde_json::from_slice(body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {body:?}\n{context}"));
+        let id = json["error"]["request_id"].as_str().unwrap_or_default();
+        match model::request_id(&call.fields) {
+            Some(theirs) => assert_eq!(id, theirs, "{context}"),
+            None => assert!(
+                id.starts_with("req_") && id.len() == 32,
+                "generated id {id:?}\n{context}"
+            ),
+        }
+        assert_eq!(field(response, "x-request-id"), Some(id), "{context}");
+        match (answer, decision) {
+            (Answer::Refused(refusal), _) => {
+                assert_eq!(json, refusal.body(id), "{context}");
             }
+            (_, Some(d)) => {
+                // The 429 body is the core's, byte for byte.
+                let theirs = d.error_body(id).expect("a denial has a body").to_json();
+                assert_eq!(body, theirs.as_bytes(), "{context}");
+            }
+            _ => unreachable!("only refusals and denials are answered by the layer"),
+        }
+        let challenge = field(response, "www-authenticate");
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(challenge, Some("Bearer"), "{context}");
+        } else {
+            assert_eq!(challenge, None, "{context}");
+        }
+        let allow = field(response, "allow");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert_eq!(allow, Some(model::ALLOW), "{context}");
+        } else {
+            assert_eq!(allow, None, "{context}");
         }
     }
 }
