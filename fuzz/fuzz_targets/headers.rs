@@ -30,7 +30,11 @@ fuzz_target!(|input: Input<'_>| {
     }
     let max_wait = Duration::from_secs(3_600);
     let jitter = Duration::from_millis(500);
-    let pacer = Pacer::builder().shared_key(input.shared).max_wait(max_wait).jitter(jitter).build();
+    let pacer = Pacer::builder()
+        .shared_key(input.shared)
+        .max_wait(max_wait)
+        .jitter(jitter)
+        .build();
     let now = Duration::new(input.now_secs, input.now_nanos % 1_000_000_000);
     let pace = pacer.pace_with(input.status, &info, now, input.random);
     assert!(pace.wait() <= max_wait + jitter, "{pace:?}");
@@ -40,7 +44,11 @@ fuzz_target!(|input: Input<'_>| {
     }
 
     // Rendering: whatever the decision, its fields read back exactly.
-    let limiter = Limiter::builder(Policy::default()).capacity(16).seed(1).build().unwrap();
+    let limiter = Limiter::builder(Policy::default())
+        .capacity(16)
+        .seed(1)
+        .build()
+        .unwrap();
     let at = Duration::from_secs(input.check_secs);
     let _ = limiter.check_n_at("k", Class::WRITE, 20, at);
     let d = limiter.check_n_at("k", Class::WRITE, input.cost, at);
@@ -52,7 +60,10 @@ fuzz_target!(|input: Input<'_>| {
     assert_eq!(back.limit(), Some(u64::from(d.limit())));
     assert_eq!(back.remaining(), Some(u64::from(d.remaining())));
     assert_eq!(back.reset(), Some(d.reset()));
-    assert_eq!(back.retry_after().and_then(|r| r.delay_secs()), d.retry_after());
+    assert_eq!(
+        back.retry_after().and_then(|r| r.delay_secs()),
+        d.retry_after()
+    );
     if let Some(body) = d.error_body("req_fuzz") {
         let json = body.to_json();
         assert!(json.starts_with("{\"error\":{\"code\":"), "{json}");
