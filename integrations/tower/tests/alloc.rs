@@ -22,11 +22,11 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderValue, AUTHORIZATION};
 use http::{Request, Response};
+use support::handler::Handler;
 use support::poll::{body_of, now_or_never};
 use tollgate::{Limiter, ManualClock, Policy};
 use tollgate_tower::RateLimitLayer;
@@ -64,29 +64,6 @@ static GLOBAL: Counting = Counting;
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
 const T: u64 = 1_746_489_600;
-
-/// Answers 200 with a JSON content type, as a handler would: the
-/// response's field map exists before the layer adds to it.
-#[derive(Clone)]
-struct Handler;
-
-impl Service<Request<()>> for Handler {
-    type Response = Response<String>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<()>) -> Self::Future {
-        let mut response = Response::new(String::new());
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        std::future::ready(Ok(response))
-    }
-}
 
 /// A GET with a bearer key, as a client sends it.
 fn request() -> Request<()> {
@@ -162,14 +139,14 @@ fn layered(
         .capacity(16)
         .build()
         .unwrap();
-    RateLimitLayer::new(Arc::new(limiter)).layer(Handler)
+    RateLimitLayer::new(Arc::new(limiter)).layer(Handler::default())
 }
 
 #[test]
 fn an_admitted_request_allocates_nothing_of_the_layers_own() {
     // The reference policy: a limit of 1000, a remaining count below it,
     // and a Reset that repeats from request to request.
-    let bare = allocations_of(&mut Handler, 5, 200, bare);
+    let bare = allocations_of(&mut Handler::default(), 5, 200, bare);
     let with = allocations_of(&mut layered(Policy::default()), 5, 200, limited);
     assert!(bare > 0, "the count sees the handler's own allocations");
     assert_eq!(
@@ -193,7 +170,7 @@ fn new_large_numbers_share_an_allocation_per_arena() {
     )
     .unwrap();
     let n = 1_000;
-    let bare = allocations_of(&mut Handler, 5, n, bare);
+    let bare = allocations_of(&mut Handler::default(), 5, n, bare);
     let with = allocations_of(&mut layered(policy), 5, n, limited);
     let extra = with - bare;
     // Ten digits a value, 51 to an arena of 512 bytes: 20 arenas for

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "each test uses part of it")]
 
+pub(crate) mod handler;
 pub(crate) mod model;
 pub(crate) mod oracle;
 pub(crate) mod poll;

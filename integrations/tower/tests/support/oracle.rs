@@ -9,11 +9,9 @@
 //! Two drivers use it: a property test (`tests/model.rs`, in the test
 //! suite) and a fuzz target (`fuzz/fuzz_targets/tower.rs`).
 
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
@@ -25,6 +23,7 @@ use tollgate_tower::{
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::handler::{self, Handler};
 use super::model::{self, Refusal};
 use super::poll::{body_of, now_or_never};
 
@@ -69,27 +68,6 @@ pub(crate) enum Answer {
     Refused(Refusal),
 }
 
-/// The inner service: answers 200 with a fixed body and counts its calls.
-#[derive(Clone)]
-struct Inner {
-    calls: Arc<AtomicUsize>,
-}
-
-impl Service<Request<()>> for Inner {
-    type Response = Response<String>;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<()>) -> Self::Future {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        std::future::ready(Ok(Response::new(String::from("inner"))))
-    }
-}
-
 /// What the layer must do with a request.
 #[derive(Debug)]
 enum Expected {
@@ -124,10 +102,10 @@ fn field<'r, B>(response: &'r Response<B>, name: &str) -> Option<&'r str> {
         .map(|v| v.to_str().expect("the layer's fields are visible ASCII"))
 }
 
-/// The layer around [`Inner`], a shadow limiter with the same policy,
+/// The layer around a [`Handler`], a shadow limiter with the same policy,
 /// seed and clock, and the settings.
 pub(crate) struct Harness {
-    service: RateLimit<Inner, ManualClock, ApiKey>,
+    service: RateLimit<Handler, ManualClock, ApiKey>,
     shadow: Limiter<ManualClock>,
     clock: ManualClock,
     calls: Arc<AtomicUsize>,
@@ -171,10 +149,9 @@ impl Harness {
             .unknown_method(unknown)
             .ietf_headers(settings.ietf)
             .build();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let service = layer.layer(Inner {
-            calls: Arc::clone(&calls),
-        });
+        let handler = Handler::default();
+        let calls = Arc::clone(&handler.calls);
+        let service = layer.layer(handler);
         Self {
             service,
             shadow,
@@ -290,7 +267,7 @@ impl Harness {
 
         if passed {
             assert_eq!(response.status(), StatusCode::OK, "{context}");
-            assert_eq!(body, b"inner", "{context}");
+            assert_eq!(body, handler::BODY.as_bytes(), "{context}");
         } else {
             self.check_own_answer(
                 call,
