@@ -55,16 +55,16 @@ pub trait KeyExtractor: Send + Sync + 'static {
 /// Why a request's key was refused. Each has a status and a fixed message
 /// for the JSON error body; none allocates.
 ///
-/// | variant | status | `code` |
-/// |---|---|---|
-/// | [`Empty`](Self::Empty) | 401 | `invalid_api_key` |
-/// | [`TooLong`](Self::TooLong) | 401 | `invalid_api_key` |
-/// | [`Malformed`](Self::Malformed) | 401 | `invalid_api_key` |
-/// | [`Ambiguous`](Self::Ambiguous) | 400 | `ambiguous_api_key` |
+/// | variant | status | `code` | `message` |
+/// |---|---|---|---|
+/// | [`Empty`](Self::Empty) | 401 | `invalid_api_key` | `The API key is empty.` |
+/// | [`TooLong`](Self::TooLong) | 401 | `invalid_api_key` | `The API key is too long.` |
+/// | [`Malformed`](Self::Malformed) | 401 | `invalid_api_key` | `The API key must be printable ASCII without spaces.` |
+/// | [`Ambiguous`](Self::Ambiguous) | 400 | `ambiguous_api_key` | `More than one API key was given.` |
 ///
-/// A key is judged in the order of the table: an empty key is `Empty`
-/// whatever else, a key over the length limit is `TooLong` whatever bytes
-/// it holds.
+/// Two fields of the name being read are `Ambiguous` whatever they hold.
+/// A single value is judged `Empty`, then `TooLong`, then `Malformed`: a
+/// key over the length limit is `TooLong` whatever bytes it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -125,7 +125,8 @@ impl std::error::Error for KeyError {}
 /// - The scheme `Bearer` is matched case-insensitively, after any spaces
 ///   or tabs, and must be followed by one or more spaces or tabs (RFC 6750
 ///   allows `1*SP`) or end the value: `Bearerkey_1` is another scheme.
-///   Whitespace after the key is ignored.
+///   Spaces and tabs after the key, and around an `X-API-Key` value, are
+///   ignored.
 /// - An `Authorization` field with another scheme (`Basic ...`) is not a
 ///   rate-limit key: the extractor goes on to `X-API-Key`.
 /// - A bearer key wins over `X-API-Key` when a request has both.

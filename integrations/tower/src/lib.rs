@@ -69,7 +69,10 @@
 //!  "details":{"limit":60,"window":"1m"},"request_id":"req_..."}}
 //! ```
 //!
-//! The layer's other errors have the same shape without `details`. Every
+//! The layer's other errors have the same shape without `details`, with
+//! these messages: `An API key is required: send Authorization: Bearer
+//! <key> or X-API-Key.` (`missing_api_key`), `The method is not allowed.`
+//! (`method_not_allowed`), and those of [`KeyError`]. Every
 //! answer of the layer's own has `Content-Type: application/json` and
 //! echoes the request id in `X-Request-Id`: the caller's `X-Request-Id`
 //! when it is one field of 1 to [`MAX_REQUEST_ID_LEN`] visible ASCII bytes,
@@ -155,14 +158,15 @@
 //! large), provided the inner service's response has room in its field
 //! map for three more: header values of numbers below 1024 are made once
 //! per process, and a `Reset` or a large limit is a clone of the thread's
-//! recent rendering of it. A remaining count of 1024 or more is carved
-//! out of a per-thread arena: two allocations per 512 bytes of digits,
-//! the buffer and its reference count, about one per 25 requests for
-//! ten-digit counts. `tests/alloc.rs` counts both cases. The layer's own
-//! answers allocate their JSON body, and the IETF fields, when enabled,
-//! their values. The response future holds the inner future inline (no
-//! box). Under axum, a response body other than axum's `Body` is boxed
-//! into one by axum, once per response:
+//! recent rendering of it. Each thread keeps its last four; a new
+//! window's `Reset` is rendered once per thread, into the arena below. A
+//! remaining count of 1024 or more is carved out of a per-thread arena:
+//! two allocations per 512 bytes of digits, the buffer and its reference
+//! count, about one per 25 requests for ten-digit counts. `tests/alloc.rs`
+//! counts these cases. The layer's own answers allocate their JSON body,
+//! and the IETF fields, when enabled, their values. The response future
+//! holds the inner future inline (no box). Under axum, a response body
+//! other than axum's `Body` is boxed into one by axum, once per response:
 //! [`RateLimitLayerBuilder::inner_body`] avoids that.
 
 #![forbid(unsafe_code)]

@@ -76,12 +76,14 @@ fn request() -> Request<()> {
 
 /// Allocations of `n` requests through `service`, each answered 200 with
 /// the fields `fields` expects (none without the layer) and its body
-/// read, after `warm` requests not counted.
+/// read, after `warm` requests not counted; `tick(i)` runs before the
+/// `i`th counted request.
 fn allocations_of<S, B>(
     service: &mut S,
     warm: usize,
     n: usize,
     fields: impl Fn(&http::HeaderMap) -> bool,
+    mut tick: impl FnMut(usize),
 ) -> usize
 where
     S: Service<Request<()>, Response = Response<B>>,
@@ -101,7 +103,8 @@ where
         one(service);
     }
     let before = allocations();
-    for _ in 0..n {
+    for i in 0..n {
+        tick(i);
         one(service);
     }
     allocations() - before
@@ -128,6 +131,7 @@ fn limited(headers: &http::HeaderMap) -> bool {
 
 fn layered(
     policy: Policy,
+    clock: ManualClock,
 ) -> impl Service<
     Request<()>,
     Response = Response<tollgate_tower::ResponseBody<String>>,
@@ -135,7 +139,7 @@ fn layered(
     Future = impl Future<Output = Result<Response<tollgate_tower::ResponseBody<String>>, Infallible>>,
 > {
     let limiter = Limiter::builder(policy)
-        .clock(ManualClock::new(Duration::from_secs(T)))
+        .clock(clock)
         .capacity(16)
         .build()
         .unwrap();
@@ -146,8 +150,15 @@ fn layered(
 fn an_admitted_request_allocates_nothing_of_the_layers_own() {
     // The reference policy: a limit of 1000, a remaining count below it,
     // and a Reset that repeats from request to request.
-    let bare = allocations_of(&mut Handler::default(), 5, 200, bare);
-    let with = allocations_of(&mut layered(Policy::default()), 5, 200, limited);
+    let clock = ManualClock::new(Duration::from_secs(T));
+    let bare = allocations_of(&mut Handler::default(), 5, 200, bare, |_| {});
+    let with = allocations_of(
+        &mut layered(Policy::default(), clock),
+        5,
+        200,
+        limited,
+        |_| {},
+    );
     assert!(bare > 0, "the count sees the handler's own allocations");
     assert_eq!(
         with, bare,
@@ -170,8 +181,9 @@ fn new_large_numbers_share_an_allocation_per_arena() {
     )
     .unwrap();
     let n = 1_000;
-    let bare = allocations_of(&mut Handler::default(), 5, n, bare);
-    let with = allocations_of(&mut layered(policy), 5, n, limited);
+    let clock = ManualClock::new(Duration::from_secs(T));
+    let bare = allocations_of(&mut Handler::default(), 5, n, bare, |_| {});
+    let with = allocations_of(&mut layered(policy, clock), 5, n, limited, |_| {});
     let extra = with - bare;
     // Ten digits a value, 51 to an arena of 512 bytes: 20 arenas for
     // 1,000 values, two allocations each. (`HeaderValue::from(u64)` would
@@ -180,5 +192,29 @@ fn new_large_numbers_share_an_allocation_per_arena() {
     assert!(
         (1..=2 * arenas).contains(&extra),
         "{extra} allocations of the layer's own for {n} requests"
+    );
+}
+
+#[test]
+fn a_new_windows_reset_is_rendered_once() {
+    // The reference policy with the clock moving on by a 10-second window
+    // every 50 requests: 20 new Reset values in 1,000 requests, each
+    // rendered once (ten digits, into the arena) and then cloned. Were
+    // each request to render its own, 1,000 values would take some 40
+    // arenas.
+    let n = 1_000;
+    let clock = ManualClock::new(Duration::from_secs(T));
+    let bare = allocations_of(&mut Handler::default(), 5, n, bare, |_| {});
+    let mut service = layered(Policy::default(), clock.clone());
+    let with = allocations_of(&mut service, 5, n, limited, |i| {
+        if i % 50 == 0 {
+            clock.advance(Duration::from_secs(10));
+        }
+    });
+    let extra = with - bare;
+    // 200 bytes of digits: at most one new arena, two allocations.
+    assert!(
+        extra <= 2,
+        "{extra} allocations of the layer's own for {n} requests in 20 windows"
     );
 }

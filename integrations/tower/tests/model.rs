@@ -62,10 +62,9 @@ fn value() -> impl Strategy<Value = HeaderValue> {
     ]);
     let body = prop_oneof![
         8 => prop::collection::vec(value_byte(), 0..12),
-        // Around the length limits of keys (4, 16, 256) and request ids (128).
+        // Around the length limits of keys (4, 16, 256).
         1 => prop::sample::select(vec![
             3, 4, 5, 15, 16, 17,
-            MAX_REQUEST_ID_LEN - 1, MAX_REQUEST_ID_LEN, MAX_REQUEST_ID_LEN + 1,
             DEFAULT_MAX_KEY_LEN - 1, DEFAULT_MAX_KEY_LEN, DEFAULT_MAX_KEY_LEN + 1,
         ])
         .prop_map(|n| vec![b'k'; n]),

@@ -134,7 +134,8 @@ impl Refusal {
         }
     }
 
-    /// The whole JSON body: SPEC §5's shape without `details`.
+    /// The whole JSON body: SPEC §5's shape without `details`, with the
+    /// messages the crate docs give.
     pub(crate) fn body(self, request_id: &str) -> serde_json::Value {
         let (code, message) = match self {
             Self::Method => ("method_not_allowed", "The method is not allowed."),
@@ -142,8 +143,16 @@ impl Refusal {
                 "missing_api_key",
                 "An API key is required: send Authorization: Bearer <key> or X-API-Key.",
             ),
-            Self::Key(KeyError::Ambiguous) => ("ambiguous_api_key", KeyError::Ambiguous.message()),
-            Self::Key(e) => ("invalid_api_key", e.message()),
+            Self::Key(KeyError::Empty) => ("invalid_api_key", "The API key is empty."),
+            Self::Key(KeyError::TooLong) => ("invalid_api_key", "The API key is too long."),
+            Self::Key(KeyError::Malformed) => (
+                "invalid_api_key",
+                "The API key must be printable ASCII without spaces.",
+            ),
+            Self::Key(KeyError::Ambiguous) => {
+                ("ambiguous_api_key", "More than one API key was given.")
+            }
+            Self::Key(e) => panic!("a key error the docs do not list: {e:?}"),
         };
         json!({"error": {"code": code, "message": message, "request_id": request_id}})
     }
