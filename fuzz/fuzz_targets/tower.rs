@@ -52,10 +52,18 @@ struct Input<'a> {
     unknown: u8,
     ietf: bool,
     max_len: u8,
+    x_token: bool,
+    inner_body: bool,
     calls: Vec<RawCall<'a>>,
 }
 
-const NAMES: [&str; 4] = ["authorization", "x-api-key", "x-request-id", "accept"];
+const NAMES: [&str; 5] = [
+    "authorization",
+    "x-api-key",
+    "x-token",
+    "x-request-id",
+    "accept",
+];
 
 const METHODS: [Method; 9] = [
     Method::GET,
@@ -112,6 +120,8 @@ fuzz_target!(|input: Input<'_>| {
         unknown: input.unknown,
         ietf: input.ietf,
         max_len: input.max_len,
+        x_token: input.x_token,
+        inner_body: input.inner_body,
     });
     for raw in input.calls.iter().take(64) {
         if let Some(call) = call(raw) {

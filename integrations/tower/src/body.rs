@@ -97,8 +97,8 @@ pub trait BodyMode<B>: sealed::Sealed {
 pub struct WrapBody;
 
 /// Responses carry the inner service's own body type, which builds the
-/// layer's answers from their bytes (`B: From<Bytes>`: axum's `Body`,
-/// `http_body_util::Full<Bytes>`, `String` and `Vec<u8>`, among others).
+/// layer's answers from their bytes (`B: From<Bytes>`: axum's `Body` and
+/// `http_body_util::Full<Bytes>`, among others; not `String`).
 ///
 /// With axum this spares a box per response: axum keeps a response body
 /// that is already its `Body` as it is, and boxes any other (see

@@ -19,7 +19,7 @@ mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::convert::Infallible;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ use http::{Request, Response};
 use support::handler::Handler;
 use support::poll::{body_of, now_or_never};
 use tollgate::{Limiter, ManualClock, Policy};
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::{ApiKey, RateLimit, RateLimitLayer};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -129,15 +129,7 @@ fn limited(headers: &http::HeaderMap) -> bool {
         && number("x-ratelimit-reset")
 }
 
-fn layered(
-    policy: Policy,
-    clock: ManualClock,
-) -> impl Service<
-    Request<()>,
-    Response = Response<tollgate_tower::ResponseBody<String>>,
-    Error = Infallible,
-    Future = impl Future<Output = Result<Response<tollgate_tower::ResponseBody<String>>, Infallible>>,
-> {
+fn layered(policy: Policy, clock: ManualClock) -> RateLimit<Handler, ManualClock, ApiKey> {
     let limiter = Limiter::builder(policy)
         .clock(clock)
         .capacity(16)

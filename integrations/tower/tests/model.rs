@@ -81,7 +81,14 @@ fn value() -> impl Strategy<Value = HeaderValue> {
 /// length limits; otherwise a key field with any value.
 fn field() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
     let usable = (
-        prop::sample::select(vec![("authorization", "Bearer "), ("x-api-key", "")]),
+        // A bearer key counts under every setting; each fallback header
+        // under one of the two.
+        prop::sample::select(vec![
+            ("authorization", "Bearer "),
+            ("authorization", "Bearer "),
+            ("x-api-key", ""),
+            ("x-token", ""),
+        ]),
         prop::sample::select(vec!["k1", "k2"]),
     )
         .prop_map(|((name, scheme), key)| {
@@ -108,10 +115,11 @@ fn field() -> impl Strategy<Value = (HeaderName, HeaderValue)> {
         "authorization",
         "authorization",
         "x-api-key",
+        "x-token",
         "accept",
     ]);
     let any = (name, value()).prop_map(|(name, value)| (HeaderName::from_static(name), value));
-    prop_oneof![4 => usable, 1 => request_id, 4 => any]
+    prop_oneof![6 => usable, 1 => request_id, 3 => any]
 }
 
 fn call() -> impl Strategy<Value = Call> {
@@ -138,14 +146,24 @@ fn call() -> impl Strategy<Value = Call> {
 }
 
 fn settings() -> impl Strategy<Value = Settings> {
-    (any::<bool>(), 0u8..3, any::<bool>(), 0u8..3).prop_map(|(peer_ip, unknown, ietf, max_len)| {
-        Settings {
-            peer_ip,
-            unknown,
-            ietf,
-            max_len,
-        }
-    })
+    (
+        any::<bool>(),
+        0u8..3,
+        any::<bool>(),
+        0u8..3,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(peer_ip, unknown, ietf, max_len, x_token, inner_body)| Settings {
+                peer_ip,
+                unknown,
+                ietf,
+                max_len,
+                x_token,
+                inner_body,
+            },
+        )
 }
 
 fn sequence() -> impl Strategy<Value = (Settings, Vec<Call>)> {
@@ -189,7 +207,7 @@ fn the_sequences_reach_every_kind_of_answer() {
         (Answer::Unlimited, 100),
         (Answer::Refused(Refusal::Method), 100),
         (Answer::Refused(Refusal::NoKey), 200),
-        (Answer::Refused(Refusal::Key(KeyError::Empty)), 15),
+        (Answer::Refused(Refusal::Key(KeyError::Empty)), 10),
         (Answer::Refused(Refusal::Key(KeyError::TooLong)), 50),
         (Answer::Refused(Refusal::Key(KeyError::Malformed)), 80),
         (Answer::Refused(Refusal::Key(KeyError::Ambiguous)), 100),
@@ -218,7 +236,7 @@ fn the_model_reads_keys_as_documented() {
                 )
             })
             .collect();
-        key(&fields, max)
+        key(&fields, "x-api-key", max)
     };
     let ok = |k: &str| Ok(Some(k.to_owned()));
     let auth = |v: &[u8]| key(&[("authorization", v)], 256);

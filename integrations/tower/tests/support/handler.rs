@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{Request, Response};
+use http_body_util::Full;
 use tower_service::Service;
 
 /// The body of every answer of the handler.
@@ -15,15 +17,17 @@ pub(crate) const BODY: &str = "{}";
 
 /// Answers 200 with a JSON content type (so the response's field map
 /// exists before the layer adds to it) and [`BODY`], and counts its calls.
+/// Its body type is built `From<Bytes>`, so the layer can also answer in
+/// it (`RateLimitLayerBuilder::inner_body`).
 #[derive(Clone, Default)]
 pub(crate) struct Handler {
     pub(crate) calls: Arc<AtomicUsize>,
 }
 
 impl Service<Request<()>> for Handler {
-    type Response = Response<String>;
+    type Response = Response<Full<Bytes>>;
     type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+    type Future = std::future::Ready<Result<Response<Full<Bytes>>, Infallible>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -31,7 +35,7 @@ impl Service<Request<()>> for Handler {
 
     fn call(&mut self, _: Request<()>) -> Self::Future {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut response = Response::new(String::from(BODY));
+        let mut response = Response::new(Full::new(Bytes::from_static(BODY.as_bytes())));
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -54,12 +54,13 @@ fn blank(b: &u8) -> bool {
 /// What a request's fields say its key is, by `ApiKey`'s documentation:
 /// a single `Authorization` field whose scheme is `Bearer` (any case,
 /// after optional spaces or tabs, and followed by at least one space or
-/// tab or by nothing) gives its credentials; otherwise a single
-/// `X-API-Key` field gives its value. Either, trimmed of spaces and tabs,
+/// tab or by nothing) gives its credentials; otherwise a single field
+/// named `fallback` (`x-api-key` by default) gives its value. Either, trimmed of spaces and tabs,
 /// must be 1 to `max_len` bytes of `!`..=`~`, judged in that order. Two
 /// fields of the name in use are ambiguous.
 pub(crate) fn key(
     fields: &[(HeaderName, HeaderValue)],
+    fallback: &str,
     max_len: usize,
 ) -> Result<Option<String>, KeyError> {
     let usable = |raw: &[u8]| -> Result<Option<String>, KeyError> {
@@ -92,7 +93,7 @@ pub(crate) fn key(
             return usable(&rest[6..]);
         }
     }
-    match values(fields, "x-api-key").as_slice() {
+    match values(fields, fallback).as_slice() {
         [] => Ok(None),
         [one] => usable(one),
         _ => Err(KeyError::Ambiguous),

@@ -9,6 +9,7 @@
 //! Two drivers use it: a property test (`tests/model.rs`, in the test
 //! suite) and a fuzz target (`fuzz/fuzz_targets/tower.rs`).
 
+use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,7 +19,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use tollgate::{Class, Clock, Decision, Limiter, ManualClock, Policy};
 use tollgate_tower::{
-    ApiKey, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod, DEFAULT_MAX_KEY_LEN,
+    ApiKey, InnerBody, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod, WrapBody,
+    DEFAULT_MAX_KEY_LEN,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -41,6 +43,40 @@ pub(crate) struct Settings {
     pub(crate) ietf: bool,
     /// The key length limit: 4, 16 or the default.
     pub(crate) max_len: u8,
+    /// Read the fallback key from `X-Token` instead of `X-API-Key`.
+    pub(crate) x_token: bool,
+    /// Answer in the handler's body type (`inner_body`).
+    pub(crate) inner_body: bool,
+}
+
+/// The fallback key header under `Settings::x_token`.
+pub(crate) const X_TOKEN: HeaderName = HeaderName::from_static("x-token");
+
+/// The layer around the handler, in either body mode.
+enum Layered {
+    Wrap(RateLimit<Handler, ManualClock, ApiKey, WrapBody>),
+    Inner(RateLimit<Handler, ManualClock, ApiKey, InnerBody>),
+}
+
+impl Layered {
+    /// The answer to `request`, its body read.
+    fn answer(&mut self, request: Request<()>) -> (Response<()>, Vec<u8>) {
+        fn read<S, B>(service: &mut S, request: Request<()>) -> (Response<()>, Vec<u8>)
+        where
+            S: Service<Request<()>, Response = Response<B>, Error = Infallible>,
+            B: http_body::Body<Data = bytes::Bytes>,
+            B::Error: std::fmt::Debug,
+        {
+            let Ok(()) = now_or_never(std::future::poll_fn(|cx| service.poll_ready(cx)));
+            let Ok(response) = now_or_never(service.call(request));
+            let (parts, body) = response.into_parts();
+            (Response::from_parts(parts, ()), body_of(body))
+        }
+        match self {
+            Self::Wrap(service) => read(service, request),
+            Self::Inner(service) => read(service, request),
+        }
+    }
 }
 
 /// One request: a method, header fields in order, a peer address in the
@@ -105,7 +141,7 @@ fn field<'r, B>(response: &'r Response<B>, name: &str) -> Option<&'r str> {
 /// The layer around a [`Handler`], a shadow limiter with the same policy,
 /// seed and clock, and the settings.
 pub(crate) struct Harness {
-    service: RateLimit<Handler, ManualClock, ApiKey>,
+    service: Layered,
     shadow: Limiter<ManualClock>,
     clock: ManualClock,
     calls: Arc<AtomicUsize>,
@@ -139,19 +175,27 @@ impl Harness {
             1 => UnknownMethod::Unlimited,
             _ => UnknownMethod::Class(read),
         };
+        let keys = if settings.x_token {
+            ApiKey::new().header(X_TOKEN)
+        } else {
+            ApiKey::new()
+        };
         let layer = RateLimitLayer::builder(limiter)
-            .key_extractor(ApiKey::new().max_len(max_len))
+            .key_extractor(keys.max_len(max_len))
             .missing_key(if settings.peer_ip {
                 MissingKey::PeerIp
             } else {
                 MissingKey::Reject
             })
             .unknown_method(unknown)
-            .ietf_headers(settings.ietf)
-            .build();
+            .ietf_headers(settings.ietf);
         let handler = Handler::default();
         let calls = Arc::clone(&handler.calls);
-        let service = layer.layer(handler);
+        let service = if settings.inner_body {
+            Layered::Inner(layer.inner_body().build().layer(handler))
+        } else {
+            Layered::Wrap(layer.build().layer(handler))
+        };
         Self {
             service,
             shadow,
@@ -173,7 +217,12 @@ impl Harness {
                 _ => self.policy.class("read").unwrap(),
             },
         };
-        match model::key(&call.fields, self.max_len) {
+        let fallback = if self.settings.x_token {
+            "x-token"
+        } else {
+            "x-api-key"
+        };
+        match model::key(&call.fields, fallback, self.max_len) {
             Ok(Some(key)) => Expected::Count {
                 key: Key::Api(key),
                 class,
@@ -236,12 +285,8 @@ impl Harness {
         }
         let expected = self.expected(call);
         let before = self.calls.load(Ordering::Relaxed);
-        let Ok(()) = now_or_never(std::future::poll_fn(|cx| self.service.poll_ready(cx)));
-        let response = now_or_never(self.service.call(request)).unwrap();
+        let (response, body) = self.service.answer(request);
         let called = self.calls.load(Ordering::Relaxed).wrapping_sub(before);
-        let (parts, body) = response.into_parts();
-        let body = body_of(body);
-        let response = Response::from_parts(parts, ());
         let context = format!("{call:?}\nexpected {expected:?}\ngot {response:?}");
 
         let (answer, fields) = match &expected {
