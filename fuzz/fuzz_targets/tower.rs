@@ -18,6 +18,7 @@ use libfuzzer_sys::fuzz_target;
 #[path = "../../integrations/tower/tests/support/mod.rs"]
 mod support;
 
+use support::model::METHODS;
 use support::oracle::{Call, Harness, Settings};
 
 #[derive(Debug, Arbitrary)]
@@ -63,18 +64,6 @@ const NAMES: [&str; 5] = [
     "x-token",
     "x-request-id",
     "accept",
-];
-
-const METHODS: [Method; 9] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::PATCH,
-    Method::DELETE,
-    Method::OPTIONS,
-    Method::TRACE,
-    Method::CONNECT,
 ];
 
 fn call(raw: &RawCall<'_>) -> Option<Call> {

@@ -17,21 +17,14 @@ use http::Method;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use support::model::Refusal;
+use support::model::{Refusal, METHODS};
 use support::oracle::{Answer, Call, Harness, Settings};
 use tollgate_tower::{KeyError, DEFAULT_MAX_KEY_LEN, MAX_REQUEST_ID_LEN, X_REQUEST_ID};
 
 fn method() -> impl Strategy<Value = Method> {
     prop_oneof![
-        6 => prop::sample::select(vec![
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ]),
-        1 => prop::sample::select(vec![Method::OPTIONS, Method::TRACE, Method::CONNECT]),
+        6 => prop::sample::select(&METHODS[..6]),
+        1 => prop::sample::select(&METHODS[6..]),
         1 => "[A-Za-z]{1,8}".prop_map(|m| Method::from_bytes(m.as_bytes()).unwrap()),
     ]
 }

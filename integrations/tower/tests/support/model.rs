@@ -27,6 +27,20 @@ burst = { limit = 1, window = "10s" }
 /// The `Allow` field of a 405 under [`POLICY`]: its methods in order.
 pub(crate) const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
+/// The standard methods: those of [`POLICY`]'s classes first, then the
+/// rest.
+pub(crate) const METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+    Method::TRACE,
+    Method::CONNECT,
+];
+
 /// The class of each method under [`POLICY`]; `None` for the rest.
 pub(crate) fn class_of(method: &Method) -> Option<&'static str> {
     match method.as_str() {
