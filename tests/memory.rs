@@ -1,43 +1,19 @@
 //! Memory is fixed at build time: a flood of distinct keys neither grows
 //! it nor makes the limiter forget tracked keys.
 
-#![allow(unsafe_code, reason = "a counting global allocator")]
 #![allow(
     clippy::arithmetic_side_effects,
     reason = "expected values are small sums"
 )]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use tollgate::{Class, Limiter, ManualClock, OnFull, Outcome, Policy};
 
-/// Counts bytes allocated by each thread, so that tests running in
-/// parallel do not see each other's allocations.
-struct Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
-thread_local! {
-    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
-}
-
-fn allocated() -> usize {
-    ALLOCATED.with(Cell::get)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // try_with: the thread's counter may already be gone at exit.
-        let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(layout.size())));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+use counting::allocated;
 
 const T: u64 = 1_746_489_600;
 /// Smaller under Miri, which interprets every instruction.

@@ -9,7 +9,6 @@
 //! to the inner service, so the allocations of building a request, of the
 //! inner service's response and of polling cancel out.
 
-#![allow(unsafe_code, reason = "a counting global allocator")]
 #![allow(
     clippy::arithmetic_side_effects,
     reason = "counts of a few thousand allocations"
@@ -17,13 +16,15 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+// The core's per-thread counting allocator.
+#[path = "../../../tests/support/counting.rs"]
+mod counting;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use counting::allocations;
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::{Request, Response};
 use support::handler::Handler;
@@ -32,35 +33,6 @@ use tollgate::{Limiter, ManualClock, Policy};
 use tollgate_tower::{ApiKey, RateLimit, RateLimitLayer};
 use tower_layer::Layer;
 use tower_service::Service;
-
-/// Counts the allocations of each thread, so that tests running in
-/// parallel do not see each other's.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: every call is passed on to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // try_with: the thread's counter may already be gone at exit.
-        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-        // SAFETY: the caller's contract is the system allocator's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above; `ptr` came from `System.alloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
 const T: u64 = 1_746_489_600;
