@@ -50,7 +50,7 @@ pub(crate) struct Settings {
 }
 
 /// The fallback key header under `Settings::x_token`.
-pub(crate) const X_TOKEN: HeaderName = HeaderName::from_static("x-token");
+pub(crate) const X_TOKEN: &str = "x-token";
 
 /// The layer around the handler, in either body mode.
 enum Layered {
@@ -176,7 +176,7 @@ impl Harness {
             _ => UnknownMethod::Class(read),
         };
         let keys = if settings.x_token {
-            ApiKey::new().header(X_TOKEN)
+            ApiKey::new().header(HeaderName::from_static(X_TOKEN))
         } else {
             ApiKey::new()
         };
@@ -218,7 +218,7 @@ impl Harness {
             },
         };
         let fallback = if self.settings.x_token {
-            "x-token"
+            X_TOKEN
         } else {
             "x-api-key"
         };
