@@ -26,14 +26,15 @@
 //!
 //! | clock | ns per read |
 //! |---|---:|
-//! | [`CoarseClock`] (the default) | 4.2 |
-//! | [`SystemClock`] (`SystemTime::now`, nanoseconds) | 46 |
-//! | `std::time::Instant::now` (monotonic, not epoch-aligned) | 32 |
-//! | quanta's TSC clock (governor's default) | 20 |
+//! | [`CoarseClock`] (the default) | 4.3 |
+//! | [`CachedClock`] (a time stored by the embedder) | 0.8 |
+//! | [`SystemClock`] (`SystemTime::now`, nanoseconds) | 38 |
+//! | `std::time::Instant::now` (monotonic, not epoch-aligned) | 26 |
+//! | quanta's TSC clock (governor's default) | 17 |
 //! | [`ManualClock`] | 0.8 |
 //!
 //! So the coarse read is about a tenth of [`SystemClock`]'s, and a small
-//! part of a check: the two compare-exchanges of a two-window class (16 ns
+//! part of a check: the two compare-exchanges of a two-window class (15 ns
 //! for the bare operations) and the lookup cost more. The reasons it is
 //! the default: windows are whole seconds aligned to the unix epoch, so a
 //! check needs wall-clock seconds, not nanoseconds; a monotonic clock
@@ -41,14 +42,31 @@
 //! the wall clock the windows are defined by; and of the wall clocks the
 //! coarse one is the cheapest, with no system call.
 //!
+//! # Cheaper still: a cached time
+//!
+//! [`CachedClock`] returns a time the embedder stores in memory and keeps
+//! current: from an event loop once per turn, or from a thread of its own
+//! every millisecond. A read is one load. A check saves less than the
+//! difference of the reads, likely because the read overlaps the lookup:
+//! 1.3 to 2.9 ns in five runs of six for a one-window class over 1,000
+//! keys (about 20 ns a check), and no more than the noise for a
+//! two-window class (`BENCHMARKS.md`). It is not the default
+//! because it needs that refresher, and the core starts no thread: a time
+//! nobody refreshes stands still.
+//!
 //! One caveat: rustix's vDSO lookup does not work under valgrind (the
 //! process faults while parsing the vDSO that valgrind provides; rustix
 //! issue 1559), so a program profiled with valgrind should give its
-//! limiter a [`SystemClock`] or call the `*_at` methods.
+//! limiter a [`SystemClock`], a [`CachedClock`] made with
+//! [`CachedClock::at`] and set from it, or call the `*_at` methods.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod cached;
+
+pub use cached::CachedClock;
 
 /// A source of wall-clock time for a [`Limiter`](crate::Limiter).
 ///
@@ -101,6 +119,11 @@ impl Clock for SystemClock {
 /// On Linux this is `CLOCK_REALTIME_COARSE` read through the vDSO
 /// (resolution 1–10 ms depending on the kernel's tick); on other systems it
 /// is [`SystemClock`]. A time before the unix epoch reads as zero.
+///
+/// It cannot run under valgrind, where rustix's vDSO lookup faults (rustix
+/// issue 1559): give a limiter profiled with valgrind a [`SystemClock`] or
+/// a [`CachedClock`] made with [`CachedClock::at`] and set from it, or
+/// call the `*_at` methods.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CoarseClock;
 

@@ -138,7 +138,7 @@ mod window;
 
 pub use body::{ErrorBody, COST_EXCEEDS_LIMIT, RATE_LIMITED};
 pub use class::Class;
-pub use clock::{Clock, CoarseClock, ManualClock, SystemClock};
+pub use clock::{CachedClock, Clock, CoarseClock, ManualClock, SystemClock};
 pub use decision::{Decision, Outcome};
 pub use error::{BuildError, OverrideError, PolicyError};
 pub use headers::{Field, Headers};

@@ -2,9 +2,9 @@
 //!
 //! A counting global allocator wraps the system one; every check on a key
 //! the limiter already tracks — admitted, denied, a weighted check, a peek,
-//! with the default clock or an explicit time — and a peek of a key it
-//! does not track must leave the allocator untouched. This is a
-//! correctness test, not a timing.
+//! with the default clock, a refreshed `CachedClock` or an explicit time —
+//! and a peek of a key it does not track must leave the allocator
+//! untouched. This is a correctness test, not a timing.
 //!
 //! The counter is process-wide, so this file holds a single test: no other
 //! test of the binary runs while it measures.
@@ -13,7 +13,7 @@ use std::alloc::System;
 use std::time::Duration;
 
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use tollgate::{Class, Decision, Limiter, ManualClock, Outcome, Policy};
+use tollgate::{CachedClock, Class, Decision, Limiter, ManualClock, Outcome, Policy};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -62,7 +62,16 @@ fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
             .build()
             .unwrap();
 
+        let cached_clock = CachedClock::at(Duration::from_secs(t));
+        let cached = Limiter::builder(Policy::default())
+            .clock(cached_clock.clone())
+            .capacity(1_000)
+            .pack_windows(pack)
+            .build()
+            .unwrap();
+
         // Track the keys first: inserting a key is not the hot path.
+        assert!(cached.check("key_1", Class::READ).is_allowed());
         assert!(limiter.check("key_1", Class::READ).is_allowed());
         assert!(limiter.check(&42u64, Class::WRITE).is_allowed());
         assert!(coarse.check("key_1", Class::READ).is_allowed());
@@ -87,6 +96,17 @@ fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
             coarse.peek("key_1", Class::READ)
         });
         assert_eq!(d.outcome(), Outcome::Allowed);
+        // An event loop's turn: refresh the cached time, then check. Both
+        // runs count in a window of today, not of the time the key was
+        // tracked at.
+        let d = assert_no_alloc("refresh and check with CachedClock", || {
+            cached_clock.refresh();
+            cached.check("key_1", Class::READ)
+        });
+        // 331 after both runs, or 332 if a 10-second window turned over
+        // between them.
+        assert_eq!(d.outcome(), Outcome::Allowed);
+        assert!((331..=332).contains(&d.remaining()), "{d:?}");
 
         // A denied check: spend the write burst (20 per 10 s), then go on.
         while limiter.check(&42u64, Class::WRITE).is_allowed() {}

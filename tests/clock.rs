@@ -7,13 +7,17 @@
 
 use std::time::Duration;
 
-use tollgate::{Class, Limiter, ManualClock, Outcome, Policy};
+use tollgate::{CachedClock, Class, Clock, Limiter, ManualClock, Outcome, Policy};
 
 const T: u64 = 1_746_489_600;
 
 fn limiter(now: Duration) -> Limiter<ManualClock> {
+    limiter_on(ManualClock::new(now))
+}
+
+fn limiter_on<C: Clock>(clock: C) -> Limiter<C> {
     Limiter::builder(Policy::default())
-        .clock(ManualClock::new(now))
+        .clock(clock)
         .capacity(64)
         .seed(5)
         .build()
@@ -62,12 +66,7 @@ fn in_the_far_future() {
 #[test]
 fn a_clock_stepping_back_never_reopens_a_window() {
     let clock = ManualClock::new(Duration::from_secs(T + 25));
-    let l = Limiter::builder(Policy::default())
-        .clock(clock.clone())
-        .capacity(64)
-        .seed(5)
-        .build()
-        .unwrap();
+    let l = limiter_on(clock.clone());
     for _ in 0..20 {
         assert!(l.check("k", Class::WRITE).is_allowed());
     }
@@ -117,4 +116,28 @@ fn peeks_at_any_time_do_not_panic_or_count() {
         assert_eq!((d.outcome(), d.remaining()), (Outcome::Allowed, 333));
     }
     assert_eq!(l.tracked(), 0);
+}
+
+/// A limiter on a `CachedClock` works at the time last stored in it:
+/// windows turn over when the stored time does, whatever the wall clock
+/// says.
+#[test]
+fn a_cached_clock_holds_the_time_stored_in_it() {
+    let clock = CachedClock::at(Duration::from_secs(T));
+    let l = limiter_on(clock.clone());
+    for n in 1..=20 {
+        let d = l.check("k", Class::WRITE);
+        assert_eq!((d.remaining(), d.reset()), (20 - n, T + 10));
+    }
+    assert_eq!(l.check("k", Class::WRITE).retry_after(), Some(10));
+    clock.set(Duration::from_millis(T * 1_000 + 9_999));
+    let d = l.check("k", Class::WRITE);
+    assert_eq!((d.outcome(), d.retry_after()), (Outcome::Denied, Some(1)));
+    clock.set(Duration::from_secs(T + 10));
+    let d = l.check("k", Class::WRITE);
+    assert_eq!(
+        (d.outcome(), d.remaining(), d.reset()),
+        (Outcome::Allowed, 19, T + 20)
+    );
+    assert_eq!(clock.now(), Duration::from_secs(T + 10));
 }
