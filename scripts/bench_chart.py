@@ -34,6 +34,8 @@ KEYED = [
     ("keyed/tollgate_check_at/u64_1k", "tollgate check_at, 1,000 u64 keys", "tollgate", 1),
     ("keyed/tollgate_check_at_one_window/u64_1", "tollgate check_at, 1 key, one-window class", "tollgate", 1),
     ("keyed/tollgate_check_one_window/u64_1k", "tollgate check, 1,000 keys, one-window class", "tollgate", 1),
+    ("keyed/tollgate_check_cached_clock/u64_1k", "tollgate check, 1,000 u64 keys, CachedClock", "tollgate", 1),
+    ("keyed/tollgate_check_cached_clock_one_window/u64_1k", "tollgate check, 1,000 keys, one-window class, CachedClock", "tollgate", 1),
     ("keyed/tollgate_check_at_packed/u64_1", "tollgate check_at, 1 key, windows in one word", "tollgate", 1),
     ("keyed/tollgate_check_at_packed/u64_1k", "tollgate check_at, 1,000 keys, one word", "tollgate", 1),
     ("keyed/tollgate_check_at_packed/u64_1M", "tollgate check_at, 1,000,000 keys, one word", "tollgate", 1),
@@ -66,6 +68,7 @@ THREADS = [
 ]
 CLOCKS = [
     ("clock/tollgate_coarse/now", "CoarseClock::now (default)"),
+    ("clock/tollgate_cached/now", "CachedClock::now (a thread refreshing it every ms)"),
     ("clock/tollgate_system/now", "SystemClock::now"),
     ("clock/tollgate_manual/now", "ManualClock::now"),
     ("clock/std_instant/now", "std::time::Instant::now"),

@@ -23,7 +23,7 @@ if [ ${#rows[@]} -eq 0 ]; then
     rows=(tollgate_check_at_u64_1 tollgate_check_at_u64_1k tollgate_check_at_one_window_u64_1
         tollgate_check_at_one_window_u64_1k tollgate_check_at_packed_u64_1 tollgate_check_at_packed_u64_1k
         tollgate_check_at_packed_u64_1m tollgate_check_at_str_1k tollgate_check_at_packed_str_1k
-        tollgate_check_system_clock_u64_1k tollgate_check_at_denied_u64_1 tollgate_peek_at_u64_1k
+        tollgate_check_system_clock_u64_1k tollgate_check_cached_clock_u64_1k tollgate_check_at_denied_u64_1 tollgate_peek_at_u64_1k
         governor_keyed_u64_1k governor_keyed_string_1k governor_direct_1 pingora_rate_u64_1k
         baseline_packed_cas_1 baseline_fetch_add_1)
 fi

@@ -1,5 +1,7 @@
 //! The cost of reading each clock a limiter can use: tollgate's
-//! `SystemClock` and `CoarseClock` (the default), and for reference
+//! `SystemClock`, `CoarseClock` (the default) and `CachedClock` (kept
+//! current by a thread refreshing it every millisecond while it is read),
+//! and for reference
 //! `std::time::Instant::now` and quanta's TSC-based clock (governor's
 //! default).
 
@@ -7,7 +9,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tollgate::{Clock, CoarseClock, ManualClock, SystemClock};
+use tollgate::{CachedClock, Clock, CoarseClock, ManualClock, SystemClock};
+use tollgate_bench::Refresher;
 
 fn clocks(c: &mut Criterion) {
     let mut g = c.benchmark_group("clock");
@@ -17,6 +20,12 @@ fn clocks(c: &mut Criterion) {
     g.bench_function("tollgate_coarse/now", |b| {
         b.iter(|| black_box(&CoarseClock).now())
     });
+    let cached = CachedClock::new();
+    let refresher = Refresher::start(&cached);
+    g.bench_function("tollgate_cached/now", |b| {
+        b.iter(|| black_box(&cached).now())
+    });
+    drop(refresher);
     let manual = ManualClock::new(Duration::from_secs(1_746_489_600));
     g.bench_function("tollgate_manual/now", |b| {
         b.iter(|| black_box(&manual).now())

@@ -7,9 +7,9 @@
 //!
 //! `instructions ROW ITERATIONS` runs ROW's setup, then ITERATIONS checks.
 //! Run by `cargo bench` (which passes `--bench`), it lists the rows and
-//! returns at once. Timed rows use `check_at` or `SystemClock` for
-//! tollgate: the default `CoarseClock` reads the vDSO through rustix,
-//! which crashes under valgrind.
+//! returns at once. Timed rows use `check_at`, `SystemClock` or a
+//! `CachedClock` for tollgate: the default `CoarseClock` reads the vDSO
+//! through rustix, which crashes under valgrind.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
-use tollgate::{Class, Clock, Limiter, Policy, SystemClock};
+use tollgate::{CachedClock, Class, Clock, Limiter, Policy, SystemClock};
 use tollgate_bench::{
     consume, open_policy, open_policy_one_window, packed_cas, packed_limiter, spent_policy,
-    str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
+    str_keys, u64_keys, visiting_order, Cycle, Ticker, OPEN_SEED, T0,
 };
 
 const ROWS: &[&str] = &[
@@ -35,6 +35,7 @@ const ROWS: &[&str] = &[
     "tollgate_check_at_str_1k",
     "tollgate_check_at_packed_str_1k",
     "tollgate_check_system_clock_u64_1k",
+    "tollgate_check_cached_clock_u64_1k",
     "tollgate_check_at_denied_u64_1",
     "tollgate_peek_at_u64_1k",
     "governor_keyed_u64_1k",
@@ -48,10 +49,19 @@ const ROWS: &[&str] = &[
 /// A limiter over `policy` tracking `n` u64 keys, the keys in visiting
 /// order, and the time they were tracked at.
 fn tollgate_u64(policy: Policy, n: usize) -> (Limiter<SystemClock>, Vec<u64>, Duration) {
+    tollgate_u64_on(policy, n, SystemClock)
+}
+
+/// [`tollgate_u64`] with `clock` as the limiter's clock.
+fn tollgate_u64_on<C: Clock>(
+    policy: Policy,
+    n: usize,
+    clock: C,
+) -> (Limiter<C>, Vec<u64>, Duration) {
     let limiter = Limiter::builder(policy)
-        .clock(SystemClock)
+        .clock(clock)
         .capacity(n)
-        .seed(0x7011_6a7e)
+        .seed(OPEN_SEED)
         .build()
         .expect("a valid capacity");
     let now = SystemClock.now();
@@ -149,6 +159,16 @@ fn main() {
         }
         "tollgate_check_system_clock_u64_1k" => {
             let (limiter, order, _) = tollgate_u64(open_policy(), 1_000);
+            let mut keys = Cycle::new(&order);
+            for _ in 0..iters {
+                consume(limiter.check(black_box(keys.next()), Class::READ));
+            }
+        }
+        "tollgate_check_cached_clock_u64_1k" => {
+            // No thread refreshes it: callgrind would count that thread's
+            // instructions too, and a check reads the time the same way.
+            let clock = CachedClock::at(SystemClock.now());
+            let (limiter, order, _) = tollgate_u64_on(open_policy(), 1_000, clock);
             let mut keys = Cycle::new(&order);
             for _ in 0..iters {
                 consume(limiter.check(black_box(keys.next()), Class::READ));

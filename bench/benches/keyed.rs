@@ -12,10 +12,11 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use crossbeam_utils::CachePadded;
 use governor::{Quota, RateLimiter};
-use tollgate::{Class, Clock, Limiter, SystemClock};
+use tollgate::{CachedClock, Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
-    consume, open_limiter, open_policy_one_window, packed_cas, packed_limiter, permutation,
-    spent_policy, str_keys, u64_keys, visiting_order, Cycle, Ticker, T0,
+    consume, open_limiter, open_policy, open_policy_one_window, packed_cas, packed_limiter,
+    permutation, spent_policy, str_keys, u64_keys, visiting_order, Cycle, Refresher, Ticker,
+    OPEN_SEED, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -112,6 +113,48 @@ fn tollgate_rows(c: &mut Criterion) {
         b.iter(|| consume(one.check(black_box(keys.next()), Class::READ)));
     });
     still_admitting(&one, &order[0]);
+
+    // `check` over 1,000 keys with a `CachedClock` that a thread refreshes
+    // every millisecond: the two-window and one-window rows above (same
+    // keys, order and seeds), without the default clock's vDSO read.
+    let cached = CachedClock::new();
+    let refresher = Refresher::start(&cached);
+    let keys = u64_keys(1_000);
+    let order = visiting_order(&keys, SEED);
+    for (label, policy, seed) in [
+        (
+            "tollgate_check_cached_clock/u64_1k",
+            open_policy(),
+            OPEN_SEED,
+        ),
+        (
+            "tollgate_check_cached_clock_one_window/u64_1k",
+            open_policy_one_window(),
+            2,
+        ),
+    ] {
+        let limiter = Limiter::builder(policy)
+            .capacity(keys.len())
+            .seed(seed)
+            .clock(cached.clone())
+            .build()
+            .expect("a valid capacity");
+        for k in &keys {
+            assert!(
+                limiter.check(k, Class::READ).is_allowed(),
+                "setup: every key fits"
+            );
+        }
+        g.bench_function(label, |b| {
+            let mut keys = Cycle::new(&order);
+            b.iter(|| consume(limiter.check(black_box(keys.next()), Class::READ)));
+        });
+        assert!(
+            limiter.peek(&order[0], Class::READ).is_allowed(),
+            "the row ran into its limit"
+        );
+    }
+    drop(refresher);
 
     // The reference policy's shape in one word (`packed_policy`), with a
     // time that moves on so that no key reaches its limits.

@@ -5,10 +5,60 @@
 //! Nothing here depends on a peer crate, so `cargo test` at the workspace
 //! root builds this library without building governor or criterion.
 
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tollgate::{Limiter, Policy, WindowLength};
+use tollgate::{CachedClock, Limiter, Policy, WindowLength};
+
+/// A thread that refreshes a `CachedClock` every millisecond, as a server
+/// embedding the limiter would, until dropped: the `CachedClock` rows run
+/// beside one.
+#[derive(Debug)]
+pub struct Refresher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Refresher {
+    /// Starts refreshing `clock`.
+    ///
+    /// # Panics
+    ///
+    /// If the thread cannot be spawned.
+    pub fn start(clock: &CachedClock) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let (clock, stop) = (clock.clone(), Arc::clone(&stop));
+            move || {
+                // Relaxed: the flag publishes nothing; `join` orders the rest.
+                while !stop.load(Ordering::Relaxed) {
+                    clock.refresh();
+                    std::thread::park_timeout(Duration::from_millis(1));
+                }
+            }
+        });
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Refresher {
+    fn drop(&mut self) {
+        // Relaxed: as in the thread's loop.
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The key-hashing seed of [`open_limiter`].
+pub const OPEN_SEED: u64 = 0x7011_6a7e;
 
 /// A fixed time for the `check_at` rows: a minute boundary,
 /// 2025-05-06T00:00:00Z, in unix seconds.
@@ -141,7 +191,7 @@ impl Default for Ticker {
 pub fn open_limiter(keys: usize) -> Limiter {
     Limiter::builder(open_policy())
         .capacity(keys)
-        .seed(0x7011_6a7e)
+        .seed(OPEN_SEED)
         .build()
         .expect("a valid capacity")
 }
