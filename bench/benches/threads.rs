@@ -8,15 +8,15 @@
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use governor::{Quota, RateLimiter};
-use tollgate::Class;
+use tollgate::{CachedClock, Class};
 use tollgate_bench::{
-    consume, open_limiter, packed_limiter, run_threads, u64_keys, visiting_order, Cycle, Ticker,
+    consume, open_limiter, packed_limiter_on, run_threads, u64_keys, visiting_order, Cycle,
+    Refresher,
 };
 
 /// Per-thread visiting orders of one key set: each thread walks the same
@@ -78,37 +78,35 @@ fn tollgate_rows(c: &mut Criterion) {
             );
         }
     }
-    // The reference policy's shape in one word (`packed_policy`), each
-    // thread with its own moving time: a thread whose time lags another's
-    // counts in the newer windows, as a straggler does, and the counts stay
-    // far below the limits over 1,000 keys.
+    // The reference policy's shape in one word (`packed_policy`), all
+    // threads reading one `CachedClock` that moves on by 10 s every half
+    // millisecond (`Refresher::fast`), as a server's threads read one
+    // clock: the counts stay far below the limits over 1,000 keys.
     for threads in [1, 2] {
         let all = u64_keys(1_000);
-        let limiter = packed_limiter(all.len());
+        let clock = CachedClock::at(Duration::ZERO);
+        let limiter = packed_limiter_on(all.len(), clock.clone());
+        let moving = Refresher::fast(&clock);
         for k in &all {
-            assert!(limiter
-                .check_at(k, Class::READ, Ticker::new().next())
-                .is_allowed());
+            assert!(limiter.check(k, Class::READ).is_allowed());
         }
         let orders = orders(&all, threads);
-        // Each thread's time carries on from one sample to the next.
-        let tickers: Vec<Mutex<Ticker>> = (0..threads).map(|_| Mutex::new(Ticker::new())).collect();
         row(
             &mut g,
-            "tollgate_check_at_packed/shared_1k",
+            "tollgate_check_packed_shared_clock/shared_1k",
             threads,
             |t, iters| {
                 let mut keys = Cycle::new(&orders[t]);
-                let mut ticker = tickers[t].lock().expect("one sample at a time");
                 for _ in 0..iters {
-                    consume(limiter.check_at(
-                        black_box(keys.next()),
-                        Class::READ,
-                        black_box(ticker.next()),
-                    ));
+                    consume(limiter.check(black_box(keys.next()), Class::READ));
                 }
             },
         );
+        assert!(
+            limiter.peek(&all[0], Class::READ).is_allowed(),
+            "the row ran into its limit"
+        );
+        drop(moving);
     }
     g.finish();
 }
