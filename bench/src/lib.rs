@@ -166,7 +166,7 @@ pub fn packed_limiter(keys: usize) -> Limiter {
 /// # Panics
 ///
 /// As [`packed_limiter`].
-pub fn packed_limiter_on<C: tollgate::Clock>(keys: usize, clock: C) -> Limiter<C> {
+pub fn packed_limiter_on<C: Clock>(keys: usize, clock: C) -> Limiter<C> {
     let limiter = Limiter::builder(packed_policy())
         .clock(clock)
         .capacity(keys)
