@@ -8,16 +8,10 @@
 //! §1): keeping the time current is the embedder's, as is deciding which
 //! thread does it.
 //!
-//! What staleness costs: a window is whole seconds, so a time a few
-//! milliseconds old changes a decision only at the instant a window turns
-//! over, where a check may still count in the window that just ended and
-//! report its `reset`. That is the trade [`CoarseClock`] already makes
-//! with its timer tick; a cached time refreshed from it lags by the
-//! refresh interval plus that tick, plus however late the refreshing
-//! thread is scheduled. A time that is no longer refreshed stands still:
-//! windows stop turning over, and spent keys stay denied until it moves
-//! again. So refresh it from something that runs as long as the server
-//! does, every millisecond or so, not once a second.
+//! What staleness costs is in the type's docs ("Staleness"): a cached
+//! time refreshed from [`CoarseClock`] lags by the refresh interval plus
+//! that clock's tick, plus however late the refreshing thread is
+//! scheduled, and a time nobody refreshes stands still.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
