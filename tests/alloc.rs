@@ -13,7 +13,9 @@ use std::alloc::System;
 use std::time::Duration;
 
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
-use tollgate::{CachedClock, Class, Decision, Limiter, ManualClock, Outcome, Policy};
+use tollgate::{
+    CachedClock, Class, Clock, CoarseClock, Decision, Limiter, ManualClock, Outcome, Policy,
+};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -38,6 +40,17 @@ fn assert_no_alloc(what: &str, mut op: impl FnMut() -> Decision) -> Decision {
     d
 }
 
+/// A limiter of the reference policy on `clock`, its windows in one word
+/// if `pack`.
+fn reference_limiter<C: Clock>(clock: C, pack: bool) -> Limiter<C> {
+    Limiter::builder(Policy::default())
+        .clock(clock)
+        .capacity(1_000)
+        .pack_windows(pack)
+        .build()
+        .unwrap()
+}
+
 #[test]
 fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
     // The counter counts: a boxed value is seen.
@@ -50,25 +63,10 @@ fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
     for pack in [true, false] {
         let t = 1_746_489_600;
         let clock = ManualClock::new(Duration::from_secs(t));
-        let limiter = Limiter::builder(Policy::default())
-            .clock(clock.clone())
-            .capacity(1_000)
-            .pack_windows(pack)
-            .build()
-            .unwrap();
-        let coarse = Limiter::builder(Policy::default())
-            .capacity(1_000)
-            .pack_windows(pack)
-            .build()
-            .unwrap();
-
+        let limiter = reference_limiter(clock.clone(), pack);
+        let coarse = reference_limiter(CoarseClock, pack);
         let cached_clock = CachedClock::at(Duration::from_secs(t));
-        let cached = Limiter::builder(Policy::default())
-            .clock(cached_clock.clone())
-            .capacity(1_000)
-            .pack_windows(pack)
-            .build()
-            .unwrap();
+        let cached = reference_limiter(cached_clock.clone(), pack);
 
         // Track the keys first: inserting a key is not the hot path.
         assert!(cached.check("key_1", Class::READ).is_allowed());
