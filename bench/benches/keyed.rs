@@ -15,8 +15,8 @@ use governor::{Quota, RateLimiter};
 use tollgate::{CachedClock, Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
     consume, open_limiter, open_policy, open_policy_one_window, packed_cas, packed_limiter,
-    permutation, spent_policy, str_keys, u64_keys, visiting_order, Cycle, Refresher, Ticker,
-    OPEN_SEED, T0,
+    permutation, spent_policy, still_admitting, str_keys, u64_keys, visiting_order, Cycle,
+    Refresher, Ticker, OPEN_SEED, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -35,15 +35,6 @@ fn tracked<K: std::hash::Hash + Clone>(keys: &[K]) -> (Limiter, Vec<K>) {
         );
     }
     (limiter, visiting_order(keys, SEED))
-}
-
-/// After a row: the limiter was still admitting, so the row measured the
-/// admission path throughout.
-fn still_admitting<K: std::hash::Hash>(limiter: &Limiter, key: &K) {
-    assert!(
-        limiter.peek(key, Class::READ).is_allowed(),
-        "the row ran into its limit"
-    );
 }
 
 /// governor's quota for the admitted-path rows: as open as governor
@@ -149,10 +140,7 @@ fn tollgate_rows(c: &mut Criterion) {
             let mut keys = Cycle::new(&order);
             b.iter(|| consume(limiter.check(black_box(keys.next()), Class::READ)));
         });
-        assert!(
-            limiter.peek(&order[0], Class::READ).is_allowed(),
-            "the row ran into its limit"
-        );
+        still_admitting(&limiter, &order[0]);
     }
     drop(refresher);
 

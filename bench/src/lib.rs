@@ -225,6 +225,19 @@ pub fn open_limiter(keys: usize) -> Limiter {
         .expect("a valid capacity")
 }
 
+/// After a row: the limiter was still admitting `key`, so the row measured
+/// the admission path throughout.
+///
+/// # Panics
+///
+/// If the row ran into its limit.
+pub fn still_admitting<C: Clock, K: std::hash::Hash + ?Sized>(limiter: &Limiter<C>, key: &K) {
+    assert!(
+        limiter.peek(key, tollgate::Class::READ).is_allowed(),
+        "the row ran into its limit"
+    );
+}
+
 /// Keeps a row's result alive without copying it: every row of every
 /// crate passes its check's result here.
 ///
