@@ -28,13 +28,18 @@ const MILLION: usize = 1_000_000;
 /// visiting order.
 fn tracked<K: std::hash::Hash + Clone>(keys: &[K]) -> (Limiter, Vec<K>) {
     let limiter = open_limiter(keys.len());
+    track_all(&limiter, keys);
+    (limiter, visiting_order(keys, SEED))
+}
+
+/// Checks every key of `keys` once, so that `limiter` tracks them all.
+fn track_all<C: Clock, K: std::hash::Hash>(limiter: &Limiter<C>, keys: &[K]) {
     for k in keys {
         assert!(
             limiter.check(k, Class::READ).is_allowed(),
             "setup: every key fits"
         );
     }
-    (limiter, visiting_order(keys, SEED))
 }
 
 /// governor's quota for the admitted-path rows: as open as governor
@@ -92,12 +97,7 @@ fn tollgate_rows(c: &mut Criterion) {
         .seed(2)
         .build()
         .expect("a valid capacity");
-    for k in &keys {
-        assert!(
-            one.check(k, Class::READ).is_allowed(),
-            "setup: every key fits"
-        );
-    }
+    track_all(&one, &keys);
     let order = visiting_order(&keys, SEED);
     g.bench_function("tollgate_check_one_window/u64_1k", |b| {
         let mut keys = Cycle::new(&order);
@@ -130,12 +130,7 @@ fn tollgate_rows(c: &mut Criterion) {
             .clock(cached.clone())
             .build()
             .expect("a valid capacity");
-        for k in &keys {
-            assert!(
-                limiter.check(k, Class::READ).is_allowed(),
-                "setup: every key fits"
-            );
-        }
+        track_all(&limiter, &keys);
         g.bench_function(label, |b| {
             let mut keys = Cycle::new(&order);
             b.iter(|| consume(limiter.check(black_box(keys.next()), Class::READ)));
