@@ -1,4 +1,4 @@
-//! The 429 response body (SPEC §5), through serde.
+//! The 429 response body, through serde.
 //!
 //! ```json
 //! {"error":{"code":"rate_limited","message":"Rate limit exceeded.",
@@ -12,11 +12,6 @@ use serde::Serialize;
 
 use crate::decision::{Decision, Outcome};
 use crate::window::Window;
-
-/// The `code` of a denial by a window that has no room now.
-pub const RATE_LIMITED: &str = "rate_limited";
-/// The `code` of a cost above some window's limit: waiting will not help.
-pub const COST_EXCEEDS_LIMIT: &str = "cost_exceeds_limit";
 
 /// The body of a 429 response; serialize it with any serde format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,7 +28,15 @@ struct ErrorDetail<'a> {
 }
 
 impl<'a> ErrorBody<'a> {
-    /// The machine-readable code: [`RATE_LIMITED`] or [`COST_EXCEEDS_LIMIT`].
+    /// The `code` of a denial by a window that has no room now, or of a
+    /// full table.
+    pub const RATE_LIMITED: &'static str = "rate_limited";
+    /// The `code` of a cost above some window's limit: waiting will not
+    /// help.
+    pub const COST_EXCEEDS_LIMIT: &'static str = "cost_exceeds_limit";
+
+    /// The machine-readable code: [`RATE_LIMITED`](Self::RATE_LIMITED) or
+    /// [`COST_EXCEEDS_LIMIT`](Self::COST_EXCEEDS_LIMIT).
     pub fn code(&self) -> &'static str {
         self.error.code
     }
@@ -80,11 +83,16 @@ impl Decision {
     /// A full table ([`Outcome::TableFull`]) reads as `rate_limited` with
     /// the class's primary window: to the client it is a limit with a
     /// `Retry-After`. A cost that can never fit reads as
-    /// [`COST_EXCEEDS_LIMIT`] with the window it exceeds.
+    /// [`ErrorBody::COST_EXCEEDS_LIMIT`] with the window it exceeds.
     pub fn error_body<'a>(&self, request_id: &'a str) -> Option<ErrorBody<'a>> {
         let (code, message) = match self.outcome() {
-            Outcome::Denied | Outcome::TableFull => (RATE_LIMITED, "Rate limit exceeded."),
-            Outcome::CostTooLarge => (COST_EXCEEDS_LIMIT, "Request cost exceeds the rate limit."),
+            Outcome::Denied | Outcome::TableFull => {
+                (ErrorBody::RATE_LIMITED, "Rate limit exceeded.")
+            }
+            Outcome::CostTooLarge => (
+                ErrorBody::COST_EXCEEDS_LIMIT,
+                "Request cost exceeds the rate limit.",
+            ),
             _ => return None,
         };
         let details = self.denied_by()?;

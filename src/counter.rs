@@ -50,11 +50,11 @@
 //! re-reads the tag, and stop or undo its work (see `table`).
 
 use crate::policy::MAX_WINDOWS;
+#[cfg(test)]
+use crate::state::Unshared;
+use crate::state::{Admission, Ask, Owner, State, Tally, NEUTRAL};
 use crate::sync::{AtomicU64, Backoff, Ordering};
 use crate::window::{Divisor, Window};
-
-/// The word of a window that holds nothing (see [`view`]).
-pub(crate) const NEUTRAL: u64 = 0;
 
 /// Packs a window index (kept modulo 2^32) and a count into one word.
 #[inline]
@@ -108,80 +108,6 @@ pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
     }
 }
 
-/// What a check saw of, or did to, the windows of one state, for any
-/// number of windows: the form the models and tests record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Observed {
-    /// Number of windows used.
-    pub(crate) len: usize,
-    /// Effective window index of each window.
-    pub(crate) index: [u64; MAX_WINDOWS],
-    /// Count of each window: after the check if admitted, as found if not.
-    pub(crate) count: [u32; MAX_WINDOWS],
-}
-
-/// What a check saw of, or did to, the `N` windows of one state: each
-/// window's effective index, and its count after the check if admitted,
-/// as found if not.
-///
-/// The hot path works on exactly `N` windows (one copy of the code per
-/// window count), so that every per-window value can stay in a register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Tally<const N: usize> {
-    /// Effective window index of each window.
-    pub(crate) index: [u64; N],
-    /// Count of each window.
-    pub(crate) count: [u32; N],
-}
-
-impl<const N: usize> Tally<N> {
-    /// The empty windows a state that does not exist yet would have.
-    #[inline]
-    pub(crate) fn fresh(windows: &[Window; N], now_secs: u64) -> Self {
-        Self {
-            index: std::array::from_fn(|i| windows[i].index_at(now_secs)),
-            count: [0; N],
-        }
-    }
-
-    /// Whether `cost` fits in every window under `limits`.
-    #[inline]
-    pub(crate) fn fits_all(&self, cost: u32, limits: &[u32; N]) -> bool {
-        let mut fits = true;
-        for (&count, &limit) in self.count.iter().zip(limits) {
-            fits &= count.checked_add(cost).is_some_and(|c| c <= limit);
-        }
-        fits
-    }
-
-    /// The same windows in the form the models record.
-    pub(crate) fn observed(&self) -> Observed {
-        let mut o = Observed {
-            len: N.min(MAX_WINDOWS),
-            index: [0; MAX_WINDOWS],
-            count: [0; MAX_WINDOWS],
-        };
-        for i in 0..o.len {
-            o.index[i] = self.index[i];
-            o.count[i] = self.count[i];
-        }
-        o
-    }
-}
-
-/// The outcome of [`admit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Admission<T = Observed> {
-    /// Every window took the cost; counts are after the check.
-    Admitted(T),
-    /// Some window had no room; nothing changed; counts as found.
-    Denied(T),
-    /// The slot stopped belonging to the key before the check could count
-    /// (see `table`): nothing is counted, and the check looks the key up
-    /// again.
-    Lost,
-}
-
 /// Reads the `N` windows of one state at `now_secs` without changing them.
 #[inline(always)]
 pub(crate) fn observe<const N: usize>(
@@ -216,17 +142,16 @@ pub(crate) fn admit<const N: usize>(
     now_secs: u64,
     cost: u32,
 ) -> Admission<Tally<N>> {
-    admit_while(words, lengths, limits, now_secs, cost, || true, || true)
+    admit_while(words, lengths, limits, now_secs, cost, &Unshared)
 }
 
-/// [`admit`] for a slot of the key table: `owned` tells whether the slot
-/// still belongs to the key at the floor the check counts at, and is asked
-/// after every read of a word and before any exchange based on it; `mine`,
-/// whether it still belongs to the key at all, gates the release of
-/// earlier reservations (see [`release_while`]).
+/// [`admit`] for a slot of the key table: [`Owner::owns`] is asked after
+/// every read of a word and before any exchange based on it;
+/// [`Owner::keeps`] gates the release of earlier reservations (see
+/// [`release_while`]).
 ///
 /// A word read after a reclaimer reset it (or after the new owner counted
-/// in it) is acquired from the reset's `Release`, so `owned` then sees the
+/// in it) is acquired from the reset's `Release`, so `owns` then sees the
 /// reclaimer's tag and the check stops with [`Admission::Lost`] (undoing
 /// its reservations in earlier windows) instead of writing a value of its
 /// own over the new owner's word, which it might read as a stale window.
@@ -237,8 +162,7 @@ pub(crate) fn admit_while<const N: usize>(
     limits: &[u32; N],
     now_secs: u64,
     cost: u32,
-    owned: impl Fn() -> bool,
-    mine: impl Fn() -> bool,
+    owner: &impl Owner,
 ) -> Admission<Tally<N>> {
     let mut seen = Tally {
         index: [0; N],
@@ -252,14 +176,14 @@ pub(crate) fn admit_while<const N: usize>(
         raw[i] = words[i].load(Ordering::Acquire);
         (seen.index[i], seen.count[i]) = view(raw[i], now_index[i]);
     }
-    if !owned() {
+    if !owner.owns() {
         return Admission::Lost;
     }
     if !seen.fits_all(cost, limits) {
         return Admission::Denied(seen);
     }
     for i in 0..N {
-        let reserved = reserve_from(&words[i], raw[i], now_index[i], cost, limits[i], &owned);
+        let reserved = reserve_from(&words[i], raw[i], now_index[i], cost, limits[i], owner);
         let refused = match reserved {
             Ok((index, count)) => {
                 seen.index[i] = index;
@@ -269,7 +193,7 @@ pub(crate) fn admit_while<const N: usize>(
             Err(refused) => refused,
         };
         for ((word, &index), count) in words.iter().zip(&seen.index).zip(&mut seen.count).take(i) {
-            release_while(word, index, cost, &mine);
+            release_while(word, index, cost, owner);
             *count = count.saturating_sub(cost);
         }
         return match refused {
@@ -324,27 +248,21 @@ pub(crate) fn admit_any(
 
 /// Undoes an admission whose slot's floor was raised under it (see
 /// `table`): releases `cost` from each window it was counted in, while
-/// `mine` says the slot is still the key's.
+/// `owner` keeps the slot.
 pub(crate) fn undo<const N: usize>(
     words: &[AtomicU64; N],
     admitted: &Tally<N>,
     cost: u32,
-    mine: impl Fn() -> bool,
+    owner: &impl Owner,
 ) {
     for (word, &index) in words.iter().zip(&admitted.index) {
-        release_while(word, index, cost, &mine);
+        release_while(word, index, cost, owner);
     }
 }
 
 /// Adds `cost` to one window if it fits: `Ok((index, count_after))`, or
 /// `Err(Some((index, count)))` when it does not.
-#[cfg_attr(
-    any(not(test), loom),
-    allow(
-        dead_code,
-        reason = "admit starts from its own read; kept for tests and models"
-    )
-)]
+#[cfg(all(test, not(loom)))]
 fn reserve(
     word: &AtomicU64,
     now_index: u64,
@@ -354,13 +272,13 @@ fn reserve(
     // Relaxed: the compare-exchange in `reserve_from` validates whatever
     // this read saw.
     let current = word.load(Ordering::Relaxed);
-    reserve_from(word, current, now_index, cost, limit, &|| true)
+    reserve_from(word, current, now_index, cost, limit, &Unshared)
 }
 
 /// [`reserve`], starting from `current`, a value of `word` read earlier
 /// (by [`admit`]'s observing pass): the compare-exchange validates it, so
 /// a stale value costs one failed exchange, never a wrong count. After a
-/// failed exchange, `owned` is asked again before the next (see
+/// failed exchange, [`Owner::owns`] is asked again before the next (see
 /// [`admit_while`]); `Err(None)` when it says no.
 #[inline]
 fn reserve_from(
@@ -369,7 +287,7 @@ fn reserve_from(
     now_index: u64,
     cost: u32,
     limit: u32,
-    owned: &impl Fn() -> bool,
+    owner: &impl Owner,
 ) -> Result<(u64, u32), Option<(u64, u32)>> {
     let backoff = Backoff::new();
     loop {
@@ -381,7 +299,7 @@ fn reserve_from(
         // Acquire on success: pairs with a reclaimer's Release reset, so a
         // re-read of the slot's tag sees the reclaim (module docs).
         // Acquire on failure too: the value returned is the next one this
-        // loop counts on, and `owned` must see a reclaim that wrote it.
+        // loop counts on, and `owns` must see a reclaim that wrote it.
         match word.compare_exchange_weak(
             current,
             pack(index, after),
@@ -390,7 +308,7 @@ fn reserve_from(
         ) {
             Ok(_) => return Ok((index, after)),
             Err(actual) => {
-                if !owned() {
+                if !owner.owns() {
                     return Err(None);
                 }
                 current = actual;
@@ -406,21 +324,21 @@ fn reserve_from(
 /// reclaim), the reservation went with it and there is nothing to undo.
 #[cfg(all(test, not(loom)))]
 fn release(word: &AtomicU64, index: u64, cost: u32) {
-    release_while(word, index, cost, &|| true);
+    release_while(word, index, cost, &Unshared);
 }
 
-/// [`release`] in a slot of the key table, while `mine` says the slot
-/// still belongs to the key: `mine` is asked after every read of the word
-/// and before the exchange based on it, so a release never lowers a count
-/// of the slot's next owner, whose window index may equal this key's in
-/// other units (see `table`).
-fn release_while(word: &AtomicU64, index: u64, cost: u32, mine: &impl Fn() -> bool) {
+/// [`release`] in a slot of the key table, while `owner` keeps the slot:
+/// [`Owner::keeps`] is asked after every read of the word and before the
+/// exchange based on it, so a release never lowers a count of the slot's
+/// next owner, whose window index may equal this key's in other units
+/// (see `table`).
+fn release_while(word: &AtomicU64, index: u64, cost: u32, owner: &impl Owner) {
     let backoff = Backoff::new();
     // Acquire: a value written by a reclaim's reset (or after it) makes
-    // `mine` see the reclaim.
+    // `keeps` see the reclaim.
     let mut current = word.load(Ordering::Acquire);
     loop {
-        if current >> 32 != pack(index, 0) >> 32 || count_of(current) < cost || !mine() {
+        if current >> 32 != pack(index, 0) >> 32 || count_of(current) < cost || !owner.keeps() {
             return;
         }
         let next = pack(index, count_of(current).saturating_sub(cost));
@@ -437,166 +355,47 @@ fn release_while(word: &AtomicU64, index: u64, cost: u32, mine: &impl Fn() -> bo
     }
 }
 
+/// The one-word-per-window layout of a class, with its window lengths.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Separate<'l>(pub(crate) &'l [Divisor; MAX_WINDOWS]);
+
+/// The table holds as many words per slot as the widest class has
+/// windows, so the words are always there; were they not, the state would
+/// read as empty and nothing would be counted.
+impl<const N: usize> State<N> for Separate<'_> {
+    #[inline(always)]
+    fn observe(self, words: &[AtomicU64], windows: &[Window; N], now: u64) -> Tally<N> {
+        match (words.first_chunk::<N>(), self.0.first_chunk::<N>()) {
+            (Some(words), Some(lengths)) => observe(words, lengths, now),
+            _ => Tally::fresh(windows, now),
+        }
+    }
+
+    #[inline(always)]
+    fn admit(
+        self,
+        words: &[AtomicU64],
+        ask: &Ask<'_, N>,
+        owner: &impl Owner,
+    ) -> Admission<Tally<N>> {
+        match (words.first_chunk::<N>(), self.0.first_chunk::<N>()) {
+            (Some(words), Some(lengths)) => {
+                admit_while(words, lengths, ask.limits, ask.now, ask.cost, owner)
+            }
+            _ => Admission::Denied(Tally::fresh(ask.windows, ask.now)),
+        }
+    }
+
+    #[inline(always)]
+    fn undo(self, words: &[AtomicU64], admitted: &Tally<N>, cost: u32, owner: &impl Owner) {
+        if let Some(words) = words.first_chunk::<N>() {
+            undo(words, admitted, cost, owner);
+        }
+    }
+}
+
 #[cfg(all(test, loom))]
 pub(crate) mod loom_tests;
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use crate::length::WindowLength;
-
-    fn windows(spec: &[(u32, u64)]) -> Vec<Window> {
-        spec.iter()
-            .map(|&(l, s)| Window::new(l, WindowLength::from_secs(s).unwrap()))
-            .collect()
-    }
-
-    fn words(n: usize) -> Vec<AtomicU64> {
-        (0..n).map(|_| AtomicU64::new(0)).collect()
-    }
-
-    #[test]
-    fn view_reads_current_stale_and_newer_windows() {
-        assert_eq!(view(pack(7, 3), 7), (7, 3));
-        assert_eq!(view(pack(6, 3), 7), (7, 0));
-        assert_eq!(view(pack(9, 3), 7), (9, 3));
-        // The neutral word is an empty current window, even where its index
-        // would read as newer.
-        assert_eq!(view(NEUTRAL, (1u64 << 32) - 1), ((1u64 << 32) - 1, 0));
-        // Across the 2^32 wrap of the stored index.
-        let near_wrap = (1u64 << 32) + 2;
-        assert_eq!(view(pack(near_wrap - 4, 5), near_wrap), (near_wrap, 0));
-        assert_eq!(view(pack(near_wrap + 4, 5), near_wrap), (near_wrap + 4, 5));
-    }
-
-    #[test]
-    fn view_at_the_horizon() {
-        // 2^31 - 1 windows old is still recognised as stale...
-        let now = 1u64 << 40;
-        let old = now - ((1u64 << 31) - 1);
-        assert_eq!(view(pack(old, 9), now), (now, 0));
-        // ...and 2^31 - 1 windows ahead as newer.
-        let ahead = now + ((1u64 << 31) - 1);
-        assert_eq!(view(pack(ahead, 9), now), (ahead, 9));
-        // Exactly 2^31 old wraps to "2^31 behind" and still reads as stale.
-        assert_eq!(view(pack(now - (1u64 << 31), 9), now), (now, 0));
-        // One window further and an untouched count reappears: the documented horizon.
-        assert_eq!(view(pack(now - (1u64 << 31) - 1, 9), now).1, 9);
-    }
-
-    #[test]
-    fn view_saturates_at_the_far_future() {
-        assert_eq!(view(pack(u64::MAX, 1), u64::MAX - 1), (u64::MAX, 1));
-        assert_eq!(view(pack(2, 1), u64::MAX), (u64::MAX, 1));
-    }
-
-    #[test]
-    fn admission_is_all_or_nothing() {
-        let ws = windows(&[(60, 60), (20, 10)]);
-        let w = words(2);
-        for n in 1..=20 {
-            let Admission::Admitted(o) = admit_any(&w, &ws, &[60, 20], 600, 1) else {
-                panic!("denied at {n}")
-            };
-            assert_eq!(o.count[..2], [n, n]);
-        }
-        let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-        assert!(matches!(
-            admit_any(&w, &ws, &[60, 20], 600, 1),
-            Admission::Denied(_)
-        ));
-        let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-        assert_eq!(before, after);
-    }
-
-    #[test]
-    fn a_reservation_from_a_stale_read_retries() {
-        let w = AtomicU64::new(pack(5, 3));
-        // Started from an older value of the word: the exchange fails,
-        // picks up the current value and counts on top of it.
-        assert_eq!(reserve_from(&w, pack(5, 1), 5, 1, 4, &|| true), Ok((5, 4)));
-        assert_eq!(reserve(&w, 5, 1, 4), Err(Some((5, 4))));
-        assert_eq!(
-            reserve_from(&w, NEUTRAL, 5, 1, 4, &|| true),
-            Err(Some((5, 4)))
-        );
-        assert_eq!(w.load(Ordering::Relaxed), pack(5, 4));
-        // A stale read of an ended window opens the current one.
-        assert_eq!(reserve_from(&w, pack(4, 9), 6, 2, 4, &|| true), Ok((6, 2)));
-    }
-
-    #[test]
-    fn admission_with_every_window_count() {
-        let all = [(8, 3600), (6, 60), (4, 10), (2, 1)];
-        for n in 1..=MAX_WINDOWS {
-            let ws = windows(&all[..n]);
-            let limits: Vec<u32> = all[..n].iter().map(|&(l, _)| l).collect();
-            let w = words(n);
-            let binding = limits[n - 1];
-            for k in 1..=binding {
-                let Admission::Admitted(o) = admit_any(&w, &ws, &limits, 7_200, 1) else {
-                    panic!("{n} windows: denied at {k}")
-                };
-                assert_eq!(o.len, n);
-                assert!(o.count[..n].iter().all(|&c| c == k));
-            }
-            let before: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-            let Admission::Denied(o) = admit_any(&w, &ws, &limits, 7_200, 1) else {
-                panic!("{n} windows: over-admitted")
-            };
-            assert_eq!(o.count[n - 1], binding);
-            let after: Vec<u64> = w.iter().map(|a| a.load(Ordering::Relaxed)).collect();
-            assert_eq!(before, after);
-        }
-    }
-
-    #[test]
-    fn release_is_guarded_by_the_window() {
-        let w = AtomicU64::new(pack(5, 3));
-        release(&w, 4, 1);
-        assert_eq!(w.load(Ordering::Relaxed), pack(5, 3));
-        release(&w, 5, 4);
-        assert_eq!(w.load(Ordering::Relaxed), pack(5, 3));
-        release(&w, 5, 2);
-        assert_eq!(w.load(Ordering::Relaxed), pack(5, 1));
-    }
-
-    #[test]
-    fn a_straggler_counts_in_the_newer_window() {
-        let ws = windows(&[(2, 10)]);
-        let w = words(1);
-        assert!(matches!(
-            admit_any(&w, &ws, &[2], 100, 1),
-            Admission::Admitted(_)
-        ));
-        // Two windows behind: still window 10, one unit left.
-        let Admission::Admitted(o) = admit_any(&w, &ws, &[2], 80, 1) else {
-            panic!()
-        };
-        assert_eq!((o.index[0], o.count[0]), (10, 2));
-        assert!(matches!(
-            admit_any(&w, &ws, &[2], 5, 1),
-            Admission::Denied(_)
-        ));
-        // The next window opens normally.
-        assert!(matches!(
-            admit_any(&w, &ws, &[2], 110, 2),
-            Admission::Admitted(_)
-        ));
-    }
-
-    #[test]
-    fn the_largest_limit_and_cost() {
-        let ws = windows(&[(u32::MAX, 60)]);
-        let w = words(1);
-        assert!(matches!(
-            admit_any(&w, &ws, &[u32::MAX], 0, u32::MAX),
-            Admission::Admitted(_)
-        ));
-        assert!(matches!(
-            admit_any(&w, &ws, &[u32::MAX], 0, 1),
-            Admission::Denied(_)
-        ));
-        assert_eq!(w[0].load(Ordering::Relaxed), pack(0, u32::MAX));
-    }
-}
+mod tests;

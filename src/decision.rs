@@ -1,8 +1,8 @@
-//! Decisions: what a check answers (SPEC §4).
+//! Decisions: what a check answers, and the rule that makes them.
 
 use std::num::NonZeroU64;
 
-use crate::counter::Tally;
+use crate::state::Tally;
 use crate::window::Window;
 
 /// How a check ended.
@@ -122,6 +122,44 @@ impl Decision {
     /// Seconds from the check until [`reset`](Self::reset).
     pub fn reset_after(&self) -> u64 {
         self.reset.saturating_sub(self.now)
+    }
+
+    /// The decision for a check of `cost` against windows whose counts, as
+    /// found before the check, are `found`: the rule every check follows.
+    ///
+    /// A cost of 0 is a peek: it reports what a cost of 1 would get. A
+    /// cost above some window's limit can never pass
+    /// ([`Outcome::CostTooLarge`]). Otherwise the cost is admitted if and
+    /// only if every window has room for it, and the decision reports the
+    /// counts after it.
+    #[inline(always)]
+    pub(crate) fn judge<const N: usize>(
+        windows: &[Window; N],
+        limits: &[u32; N],
+        found: &Tally<N>,
+        cost: u32,
+        now: u64,
+    ) -> Self {
+        if cost == 0 {
+            let outcome = if found.fits_all(1, limits) {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            };
+            return Self::from_windows(outcome, windows, limits, found, now, 1);
+        }
+        if limits.iter().any(|&l| l < cost) {
+            return Self::from_windows(Outcome::CostTooLarge, windows, limits, found, now, cost);
+        }
+        if !found.fits_all(cost, limits) {
+            return Self::from_windows(Outcome::Denied, windows, limits, found, now, cost);
+        }
+        let after = Tally {
+            index: found.index,
+            // Every count fits with the cost under a u32 limit.
+            count: found.count.map(|c| c.saturating_add(cost)),
+        };
+        Self::from_windows(Outcome::Allowed, windows, limits, &after, now, cost)
     }
 
     /// Builds a decision from the windows of one state.

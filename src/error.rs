@@ -5,6 +5,7 @@ use std::fmt;
 /// Why a policy was rejected. Nothing about a policy file panics: every
 /// problem is one of these, and [`Invalid`](Self::Invalid) names the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// The text is not TOML or JSON of the policy's shape: a syntax error,
     /// a wrong type or an unknown field. `message` comes from the parser and
@@ -36,7 +37,7 @@ impl PolicyError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Invalid { field, .. } => Some(field),
-            Self::Syntax { .. } => None,
+            _ => None,
         }
     }
 }
@@ -54,27 +55,45 @@ impl std::error::Error for PolicyError {}
 
 /// Why a [`LimiterBuilder`](crate::LimiterBuilder) could not build.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BuildError {
-    /// `capacity` was 0 or so large that the table could not be sized.
-    Capacity(usize),
-    /// More build-time overrides than `override_capacity`.
-    Overrides(OverrideError),
+    /// The capacity was 0 or above the largest a limiter accepts.
+    Capacity {
+        /// The capacity asked for, in tracked states.
+        requested: usize,
+        /// The largest capacity accepted.
+        max: usize,
+    },
+    /// The policy's overrides could not be installed (more than the
+    /// override capacity).
+    Overrides {
+        /// Why.
+        source: OverrideError,
+    },
 }
 
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Capacity(n) => write!(
+            Self::Capacity { requested, max } => write!(
                 f,
-                "capacity must be between 1 and {} tracked states, got {n}",
-                crate::table::MAX_CAPACITY
+                "capacity must be between 1 and {max} tracked states, got {requested}"
             ),
-            Self::Overrides(e) => write!(f, "cannot install the policy's overrides: {e}"),
+            Self::Overrides { source } => {
+                write!(f, "cannot install the policy's overrides: {source}")
+            }
         }
     }
 }
 
-impl std::error::Error for BuildError {}
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Overrides { source } => Some(source),
+            Self::Capacity { .. } => None,
+        }
+    }
+}
 
 /// Why a per-key override could not be set at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]

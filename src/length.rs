@@ -72,11 +72,15 @@ impl fmt::Display for WindowLength {
 
 /// Why a window length did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LengthError {
     /// The text is empty.
     Empty,
-    /// A part has no digits or no unit, or an unknown unit; names the text.
-    Syntax(String),
+    /// A part has no digits or no unit, or an unknown unit.
+    Syntax {
+        /// The text, cut to 64 characters.
+        text: String,
+    },
     /// Sub-second units (`ms`, `us`, `ns`) are not windows.
     SubSecond,
     /// Units out of order or repeated, as in `"1m1h"` or `"1m1m"`.
@@ -91,7 +95,7 @@ impl fmt::Display for LengthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.write_str("empty window length (expected e.g. \"10s\", \"1m\", \"1h\")"),
-            Self::Syntax(text) => write!(
+            Self::Syntax { text } => write!(
                 f,
                 "invalid window length {text:?} (expected <integer><unit> with unit d, h, m or s, e.g. \"10s\")"
             ),
@@ -113,7 +117,9 @@ impl FromStr for WindowLength {
         if s.is_empty() {
             return Err(LengthError::Empty);
         }
-        let syntax = || LengthError::Syntax(text.chars().take(64).collect());
+        let syntax = || LengthError::Syntax {
+            text: text.chars().take(64).collect(),
+        };
         let mut total: u64 = 0;
         // Rank of the last unit seen: units must strictly decrease.
         let mut last_rank = u8::MAX;
@@ -239,11 +245,11 @@ mod tests {
         assert_eq!(len("500ms"), Err(LengthError::SubSecond));
         assert_eq!(len("1m1h"), Err(LengthError::UnitOrder));
         assert_eq!(len("1m1m"), Err(LengthError::UnitOrder));
-        assert!(matches!(len("10"), Err(LengthError::Syntax(_))));
-        assert!(matches!(len("s"), Err(LengthError::Syntax(_))));
-        assert!(matches!(len("1w"), Err(LengthError::Syntax(_))));
-        assert!(matches!(len("-1s"), Err(LengthError::Syntax(_))));
-        assert!(matches!(len("1 m"), Err(LengthError::Syntax(_))));
+        assert!(matches!(len("10"), Err(LengthError::Syntax { .. })));
+        assert!(matches!(len("s"), Err(LengthError::Syntax { .. })));
+        assert!(matches!(len("1w"), Err(LengthError::Syntax { .. })));
+        assert!(matches!(len("-1s"), Err(LengthError::Syntax { .. })));
+        assert!(matches!(len("1 m"), Err(LengthError::Syntax { .. })));
         assert_eq!(len("99999999999999999999999s"), Err(LengthError::TooLong));
         assert_eq!(len("18446744073709551615d"), Err(LengthError::TooLong));
         assert_eq!(len("101000d"), Err(LengthError::TooLong));

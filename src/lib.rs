@@ -40,7 +40,7 @@
 //!
 //! [`Limiter::check_n`] admits a cost if and only if every window of the
 //! class has room for it, and then counts it in all of them; a denied check
-//! counts nothing (SPEC §4). [`Limiter::peek`] reports the same figures
+//! counts nothing. [`Limiter::peek`] reports the same figures
 //! without counting. Every check also exists with an explicit time
 //! ([`Limiter::check_n_at`]), which the clock-reading forms call.
 //!
@@ -58,14 +58,25 @@
 //! A cost above some window's limit can never pass: its outcome is
 //! [`Outcome::CostTooLarge`], with no `retry_after`.
 //!
-//! ## The client side
+//! ## The crate's items
 //!
-//! A [`Pacer`] tells an HTTP client how long to wait before its next call
-//! (SPEC §6), from the response's status, its headers read into a
-//! [`RateLimitInfo`], and the current time: `Retry-After` on a 429,
-//! pre-pacing until `X-RateLimit-Reset` when `X-RateLimit-Remaining` runs
-//! low, and a random jitter on top when workers share a key. It does no
-//! I/O either: the caller sleeps.
+//! At the root, what a server needs:
+//!
+//! - [`Limiter`], built by a [`LimiterBuilder`] from a [`Policy`], with
+//!   [`OnFull`] for a full table;
+//! - [`Class`], a method class of the policy; [`Window`] and
+//!   [`WindowLength`], its windows;
+//! - [`Decision`] and its [`Outcome`], what a check answers;
+//! - the clocks: the [`Clock`] trait, [`CoarseClock`] (the default),
+//!   [`CachedClock`], [`SystemClock`] and [`ManualClock`] (for tests);
+//! - the errors: [`BuildError`], [`PolicyError`], [`OverrideError`] and
+//!   [`LengthError`].
+//!
+//! In modules, what fewer users need: [`policy`] (a policy's classes and
+//! overrides, building one in code, the file format), [`headers`] (the
+//! response fields of a decision, without allocating), [`body`] (the 429
+//! body) and [`store`] (the decision rule for counts kept outside the
+//! limiter, for a store shared by a fleet).
 //!
 //! ## Constraints
 //!
@@ -79,7 +90,8 @@
 //!   for the reference policy). [`LimiterBuilder::pack_windows`]`(false)`
 //!   lifts that bound at the cost of a word and an exchange per window.
 //! - **Windows**: whole seconds, from 1 second to 100 years; up to
-//!   [`MAX_WINDOWS`] per class and [`MAX_CLASSES`] classes.
+//!   [`ClassPolicy::MAX_WINDOWS`](policy::ClassPolicy::MAX_WINDOWS) per
+//!   class and [`Policy::MAX_CLASSES`] classes.
 //! - **Horizon**: a window's index is kept modulo 2^32 and compared by
 //!   wrapping difference, so a key's state stays exact as long as it is
 //!   checked at least once every 2^31 windows (68 years for one-second
@@ -111,14 +123,15 @@
 //!   and never panic; only inserting a new key takes the locks of its two
 //!   buckets.
 //!
-//! See `docs/design.md` for the bit layouts and the ordering argument.
+//! The repository's `docs/design.md` explains the bit layouts and the
+//! ordering argument.
 
 // The library itself has no unsafe code at all. The lint table in
 // Cargo.toml denies it everywhere; test files that install a counting
 // global allocator allow it locally.
 #![forbid(unsafe_code)]
 
-mod body;
+pub mod body;
 mod class;
 mod clock;
 mod counter;
@@ -130,24 +143,23 @@ mod limiter;
 mod overrides;
 mod pacer;
 mod packed;
-mod policy;
-pub mod policy_file;
+pub mod policy;
+mod state;
+pub mod store;
 mod sync;
 mod table;
 mod window;
 
-pub use body::{ErrorBody, COST_EXCEEDS_LIMIT, RATE_LIMITED};
 pub use class::Class;
 pub use clock::{CachedClock, Clock, CoarseClock, ManualClock, SystemClock};
 pub use decision::{Decision, Outcome};
 pub use error::{BuildError, OverrideError, PolicyError};
-pub use headers::{Field, Headers};
 pub use length::{LengthError, WindowLength};
-pub use limiter::{Limiter, LimiterBuilder, OnFull, DEFAULT_CAPACITY, DEFAULT_OVERRIDE_CAPACITY};
-pub use pacer::{Pace, PaceReason, Pacer, PacerBuilder, RateLimitInfo, RetryAfter};
-pub use policy::{ClassPolicy, Override, Policy, PolicyBuilder, MAX_CLASSES, MAX_WINDOWS};
-pub use table::MAX_CAPACITY;
+pub use limiter::{Limiter, LimiterBuilder, OnFull};
+pub use policy::Policy;
 pub use window::Window;
+
+pub use pacer::{Pace, PaceReason, Pacer, PacerBuilder, RateLimitInfo, RetryAfter};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

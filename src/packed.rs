@@ -50,7 +50,9 @@
               indexes and counts use wrapping, saturating or checked forms"
 )]
 
-use crate::counter::{Admission, Tally, NEUTRAL};
+#[cfg(test)]
+use crate::state::Unshared;
+use crate::state::{Admission, Ask, Owner, State, Tally, NEUTRAL};
 use crate::sync::{AtomicU64, Backoff, Ordering};
 use crate::window::{Divisor, Window};
 
@@ -231,13 +233,12 @@ impl Packing {
         now_secs: u64,
         cost: u32,
     ) -> Admission<Tally<2>> {
-        self.admit_while(word, limits, now_secs, cost, || true)
+        self.admit_while(word, limits, now_secs, cost, &Unshared)
     }
 
-    /// [`admit`](Self::admit) for a slot of the key table: `owned` tells
-    /// whether the slot still belongs to the key, and is asked after every
-    /// read of the word and before the exchange based on it (see
-    /// `counter::admit_while`).
+    /// [`admit`](Self::admit) for a slot of the key table: [`Owner::owns`]
+    /// is asked after every read of the word and before the exchange based
+    /// on it (see `counter::admit_while`).
     #[inline(always)]
     pub(crate) fn admit_while(
         &self,
@@ -245,7 +246,7 @@ impl Packing {
         limits: &[u32; 2],
         now_secs: u64,
         cost: u32,
-        owned: impl Fn() -> bool,
+        owner: &impl Owner,
     ) -> Admission<Tally<2>> {
         let max = self.max_limits();
         let limits = [limits[0].min(max[0]), limits[1].min(max[1])];
@@ -265,7 +266,7 @@ impl Packing {
         // Acquire: pairs with a reclaimer's Release reset (module docs).
         let mut current = word.load(Ordering::Acquire);
         loop {
-            if !owned() {
+            if !owner.owns() {
                 return Admission::Lost;
             }
             if current & !self.counts_mask == windows {
@@ -281,7 +282,7 @@ impl Packing {
                 // Acquire on success: pairs with a reclaimer's Release
                 // reset, so a re-read of the slot's tag sees the reclaim.
                 // Acquire on failure: the loop goes on from the value
-                // returned, and `owned` must see a reclaim that wrote it.
+                // returned, and `owns` must see a reclaim that wrote it.
                 match word.compare_exchange_weak(
                     current,
                     current.wrapping_add(add),
@@ -316,7 +317,7 @@ impl Packing {
             // Acquire on success: pairs with a reclaimer's Release reset,
             // so a re-read of the slot's tag sees the reclaim (module
             // docs). Acquire on failure too: the loop counts on the value
-            // returned, and `owned` must see a reclaim that wrote it.
+            // returned, and `owns` must see a reclaim that wrote it.
             match word.compare_exchange_weak(
                 current,
                 self.pack(after.index, after.count),
@@ -336,28 +337,27 @@ impl Packing {
     /// names, from each window the word is still in (see `table`).
     #[cfg(test)]
     pub(crate) fn undo(&self, word: &AtomicU64, admitted: &Tally<2>, cost: u32) {
-        self.undo_while(word, admitted, cost, || true);
+        self.undo_while(word, admitted, cost, &Unshared);
     }
 
-    /// [`undo`](Self::undo) in a slot of the key table, while `mine` says
-    /// the slot still belongs to the key: asked after every read of the
-    /// word and before the exchange based on it (see
-    /// `counter::release_while`).
+    /// [`undo`](Self::undo) in a slot of the key table, while `owner` keeps
+    /// the slot: [`Owner::keeps`] is asked after every read of the word and
+    /// before the exchange based on it (see `counter::release_while`).
     pub(crate) fn undo_while(
         &self,
         word: &AtomicU64,
         admitted: &Tally<2>,
         cost: u32,
-        mine: impl Fn() -> bool,
+        owner: &impl Owner,
     ) {
         let backoff = Backoff::new();
         let want_sub =
             admitted.index[1].saturating_sub(admitted.index[0].saturating_mul(self.ratio));
         // Acquire: a value written by a reclaim's reset (or after it) makes
-        // `mine` see the reclaim.
+        // `keeps` see the reclaim.
         let mut current = word.load(Ordering::Acquire);
         loop {
-            if current == NEUTRAL || !mine() {
+            if current == NEUTRAL || !owner.keeps() {
                 return;
             }
             let (stored, sub, mut count) = self.fields(current);
@@ -404,6 +404,43 @@ impl Packing {
             .filter(|&(_, c)| c > 0)
             .map(|(end, _)| end)
             .max()
+    }
+}
+
+/// The first window word of a slot.
+#[inline(always)]
+fn first_word(words: &[AtomicU64]) -> Option<&AtomicU64> {
+    words.first()
+}
+
+impl State<2> for &Packing {
+    #[inline(always)]
+    fn observe(self, words: &[AtomicU64], windows: &[Window; 2], now: u64) -> Tally<2> {
+        match first_word(words) {
+            Some(word) => Packing::observe(self, word, now),
+            None => Tally::fresh(windows, now),
+        }
+    }
+
+    #[inline(always)]
+    fn admit(
+        self,
+        words: &[AtomicU64],
+        ask: &Ask<'_, 2>,
+        owner: &impl Owner,
+    ) -> Admission<Tally<2>> {
+        // One exchange: nothing to release on the way.
+        match first_word(words) {
+            Some(word) => Packing::admit_while(self, word, ask.limits, ask.now, ask.cost, owner),
+            None => Admission::Denied(Tally::fresh(ask.windows, ask.now)),
+        }
+    }
+
+    #[inline(always)]
+    fn undo(self, words: &[AtomicU64], admitted: &Tally<2>, cost: u32, owner: &impl Owner) {
+        if let Some(word) = first_word(words) {
+            Packing::undo_while(self, word, admitted, cost, owner);
+        }
     }
 }
 

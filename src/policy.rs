@@ -1,23 +1,68 @@
 //! Policies: the classes, their windows and the per-key overrides.
 //!
 //! A [`Policy`] is plain, validated data. It is built from the reference
-//! table ([`Policy::default`]), from a TOML or JSON file (see the
-//! [`policy_file`](crate::policy_file) module for the format), or in code
-//! with [`Policy::builder`]. Every path goes through the same validation,
-//! so a `Policy` that exists is one the limiter can run.
+//! table ([`Policy::default`]), from a TOML or JSON file
+//! ([`Policy::from_toml_str`], [`Policy::from_json_str`]), or in code with
+//! [`Policy::builder`]. Every path goes through the same validation, so a
+//! `Policy` that exists is one the limiter can run.
+//!
+//! # The file format
+//!
+//! ```toml
+//! [classes.read]
+//! methods = ["GET", "HEAD", "OPTIONS"]
+//! limit = 1000
+//! window = "1m"
+//! burst = { multiplier = 2, window = "10s" }     # or: { limit = 333, window = "10s" }
+//!
+//! [classes.write]
+//! methods = ["POST", "PUT", "PATCH", "DELETE"]
+//! limit = 60
+//! window = "1m"
+//! burst = { multiplier = 2, window = "10s" }
+//!
+//! [[overrides]]
+//! key = "key_enterprise_42"
+//! class = "write"
+//! limit = 600
+//! burst = { limit = 200, window = "10s" }
+//! ```
+//!
+//! A class gives `limit` and `window` (its primary window) with an optional
+//! `burst`, and/or a list `windows = [{ limit = 1000, window = "1m" }, ...]`;
+//! at most [`ClassPolicy::MAX_WINDOWS`] windows in all, of distinct lengths. A burst
+//! `multiplier` gives `floor(multiplier * limit * burst_window / window)`,
+//! at least 1. The primary window of a class is its longest.
+//!
+//! An override names a `key` and a `class` and gives the key a new `limit`
+//! for the class's longest window (a multiplier burst scales with it), a
+//! `burst` for the class's burst window, or all limits as `windows` (an
+//! entry without `window` applies to the class's window at the same
+//! position, longest first). Window lengths of an override must be the
+//! class's: an override changes limits, not windows.
+//!
+//! Classes are numbered in file order: the first is `Class` 0. Unknown
+//! fields are errors; so are limits of 0 or above `u32::MAX`.
+
+mod builder;
+mod file;
+mod spec;
+mod validate;
+
+pub use builder::PolicyBuilder;
 
 use crate::class::Class;
-use crate::error::PolicyError;
 use crate::length::WindowLength;
-use crate::policy_file::{BurstSpec, ClassSpec, OverrideSpec, PolicySpec, WindowSpec};
 use crate::window::Window;
 
 /// The most classes a policy may have.
-pub const MAX_CLASSES: usize = 64;
-/// The most windows a class may have (its primary window and up to three
-/// shorter ones). Every tracked state holds this many counters of the
-/// policy's widest class, so the bound keeps memory per key small.
-pub const MAX_WINDOWS: usize = 4;
+pub(crate) const MAX_CLASSES: usize = 64;
+/// The most windows a class may have.
+pub(crate) const MAX_WINDOWS: usize = 4;
+/// The longest class name or method, in bytes.
+pub(crate) const MAX_NAME_LEN: usize = 32;
+/// The longest override key accepted in a policy, in bytes.
+pub(crate) const MAX_KEY_LEN: usize = 1024;
 
 /// The rate limits a [`Limiter`](crate::Limiter) enforces: named method
 /// classes, each with one or more fixed windows, and per-key overrides.
@@ -43,7 +88,8 @@ pub struct ClassPolicy {
 }
 
 /// A burst window whose limit is `multiplier` times the pro-rated limit of
-/// a longer window (SPEC §2).
+/// a longer window: `floor(multiplier * limit * burst / window)`, at
+/// least 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BurstRule {
     pub(crate) multiplier: u32,
@@ -62,91 +108,9 @@ pub struct Override {
     pub(crate) limits: Vec<u32>,
 }
 
-impl Default for Policy {
-    /// The reference policy (SPEC §2): reads (`GET`, `HEAD`, `OPTIONS`)
-    /// 1000 per minute and 333 per 10 seconds; writes (`POST`, `PUT`,
-    /// `PATCH`, `DELETE`) 60 per minute and 20 per 10 seconds.
-    fn default() -> Self {
-        let class = |methods: &[&str], limit: u32| ClassSpec {
-            methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-            limit: Some(limit.into()),
-            window: WindowLength::from_secs(60),
-            burst: Some(BurstSpec {
-                multiplier: Some(2u32.into()),
-                limit: None,
-                window: WindowLength::from_secs(10),
-            }),
-            windows: None,
-        };
-        let spec = PolicySpec {
-            classes: vec![
-                ("read".to_owned(), class(&["GET", "HEAD", "OPTIONS"], 1000)),
-                (
-                    "write".to_owned(),
-                    class(&["POST", "PUT", "PATCH", "DELETE"], 60),
-                ),
-            ],
-            overrides: Vec::new(),
-        };
-        // The reference table is valid by construction; a test checks it.
-        spec.into_policy().unwrap_or_else(|_| Policy {
-            classes: Vec::new(),
-            overrides: Vec::new(),
-        })
-    }
-}
-
 impl Policy {
-    /// Starts a policy in code; see [`PolicyBuilder`].
-    pub fn builder() -> PolicyBuilder {
-        PolicyBuilder::default()
-    }
-
-    /// Reads a policy from TOML (SPEC §2.1).
-    ///
-    /// # Errors
-    ///
-    /// [`PolicyError::Syntax`] when the text is not TOML of the policy's
-    /// shape (unknown fields included), [`PolicyError::Invalid`] naming the
-    /// field when a value is out of range.
-    #[cfg(feature = "toml")]
-    pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = toml::from_str(text).map_err(|e| PolicyError::Syntax {
-            format: "TOML",
-            message: e.message().to_owned() + &toml_location(text, e.span()),
-        })?;
-        spec.into_policy()
-    }
-
-    /// Reads a policy from JSON, in the same shape as the TOML form.
-    ///
-    /// # Errors
-    ///
-    /// As [`from_toml_str`](Self::from_toml_str).
-    #[cfg(feature = "json")]
-    pub fn from_json_str(text: &str) -> Result<Policy, PolicyError> {
-        let spec: PolicySpec = serde_json::from_str(text).map_err(|e| PolicyError::Syntax {
-            format: "JSON",
-            message: e.to_string(),
-        })?;
-        spec.into_policy()
-    }
-
-    /// Writes the policy as TOML that [`from_toml_str`](Self::from_toml_str)
-    /// reads back to an equal policy.
-    #[cfg(feature = "toml")]
-    pub fn to_toml_string(&self) -> String {
-        // A PolicySpec holds only strings, integers, arrays and tables, all
-        // of which TOML represents; serialization cannot fail.
-        toml::to_string(&self.to_spec()).unwrap_or_default()
-    }
-
-    /// Writes the policy as JSON that [`from_json_str`](Self::from_json_str)
-    /// reads back to an equal policy.
-    #[cfg(feature = "json")]
-    pub fn to_json_string(&self) -> String {
-        serde_json::to_string_pretty(&self.to_spec()).unwrap_or_default()
-    }
+    /// The most classes a policy may have.
+    pub const MAX_CLASSES: usize = MAX_CLASSES;
 
     /// The class called `name`, if the policy has one.
     pub fn class(&self, name: &str) -> Option<Class> {
@@ -208,7 +172,7 @@ impl Policy {
 }
 
 /// `floor(multiplier * limit * burst / window)`, at least 1, at most
-/// `u32::MAX` (SPEC §2).
+/// `u32::MAX`.
 pub(crate) fn burst_limit(
     multiplier: u32,
     limit: u32,
@@ -225,19 +189,15 @@ pub(crate) fn burst_limit(
     u32::try_from(quotient).unwrap_or(u32::MAX).max(1)
 }
 
-#[cfg(feature = "toml")]
-fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    match span {
-        Some(span) => {
-            let before = text.get(..span.start).unwrap_or("");
-            let line = before.matches('\n').count().saturating_add(1);
-            format!(" (line {line})")
-        }
-        None => String::new(),
-    }
-}
-
 impl ClassPolicy {
+    /// The most windows a class may have (its primary window and up to
+    /// three shorter ones). Every tracked state holds the counters of the
+    /// policy's widest class, so the bound keeps memory per key small.
+    pub const MAX_WINDOWS: usize = MAX_WINDOWS;
+    /// The longest class name, and the longest method, in bytes; names
+    /// appear in headers and logs.
+    pub const MAX_NAME_LEN: usize = MAX_NAME_LEN;
+
     /// The class's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -261,6 +221,9 @@ impl ClassPolicy {
 }
 
 impl Override {
+    /// The longest key an override of a policy may name, in bytes.
+    pub const MAX_KEY_LEN: usize = MAX_KEY_LEN;
+
     /// The key the override applies to.
     pub fn key(&self) -> &str {
         &self.key
@@ -274,123 +237,5 @@ impl Override {
     /// One limit per window of the class, longest window first.
     pub fn limits(&self) -> &[u32] {
         &self.limits
-    }
-}
-
-/// Builds a [`Policy`] in code, with the same validation as a file.
-///
-/// ```
-/// use tollgate::{Policy, WindowLength};
-/// let minute = WindowLength::from_secs(60).unwrap();
-/// let ten = WindowLength::from_secs(10).unwrap();
-/// let policy = Policy::builder()
-///     .class("read", &["GET", "HEAD"], 1000, minute)
-///     .burst_multiplier(2, ten)
-///     .class("write", &["POST", "PUT", "PATCH", "DELETE"], 60, minute)
-///     .burst_multiplier(2, ten)
-///     .override_limit("key_enterprise_42", "write", 600)
-///     .build()?;
-/// assert_eq!(policy.class_policy(policy.class("write").unwrap()).unwrap().windows()[1].limit(), 20);
-/// # Ok::<(), tollgate::PolicyError>(())
-/// ```
-#[derive(Debug, Default, Clone)]
-pub struct PolicyBuilder {
-    spec: PolicySpec,
-}
-
-impl PolicyBuilder {
-    /// Adds a class with its primary window.
-    pub fn class(mut self, name: &str, methods: &[&str], limit: u32, window: WindowLength) -> Self {
-        self.spec.classes.push((
-            name.to_owned(),
-            ClassSpec {
-                methods: methods.iter().map(|m| (*m).to_owned()).collect(),
-                limit: Some(limit.into()),
-                window: Some(window),
-                burst: None,
-                windows: None,
-            },
-        ));
-        self
-    }
-
-    /// Gives the last class a burst window of `multiplier` times the
-    /// pro-rated primary limit.
-    pub fn burst_multiplier(mut self, multiplier: u32, window: WindowLength) -> Self {
-        if let Some((_, class)) = self.spec.classes.last_mut() {
-            class.burst = Some(BurstSpec {
-                multiplier: Some(multiplier.into()),
-                limit: None,
-                window: Some(window),
-            });
-        }
-        self
-    }
-
-    /// Gives the last class a burst window with its own limit.
-    pub fn burst_limit(mut self, limit: u32, window: WindowLength) -> Self {
-        if let Some((_, class)) = self.spec.classes.last_mut() {
-            class.burst = Some(BurstSpec {
-                multiplier: None,
-                limit: Some(limit.into()),
-                window: Some(window),
-            });
-        }
-        self
-    }
-
-    /// Adds another window to the last class (beyond the primary and the
-    /// burst), for example a daily quota.
-    pub fn window(mut self, limit: u32, window: WindowLength) -> Self {
-        if let Some((_, class)) = self.spec.classes.last_mut() {
-            class.windows.get_or_insert_with(Vec::new).push(WindowSpec {
-                limit: limit.into(),
-                window: Some(window),
-            });
-        }
-        self
-    }
-
-    /// Gives `key` its own primary limit for `class` (by name); a burst
-    /// given as a multiplier scales with it.
-    pub fn override_limit(mut self, key: &str, class: &str, limit: u32) -> Self {
-        self.spec.overrides.push(OverrideSpec {
-            key: key.to_owned(),
-            class: class.to_owned(),
-            limit: Some(limit.into()),
-            burst: None,
-            windows: None,
-        });
-        self
-    }
-
-    /// Gives `key` its own limits for `class` (by name), one per window of
-    /// the class, longest window first.
-    pub fn override_limits(mut self, key: &str, class: &str, limits: &[u32]) -> Self {
-        self.spec.overrides.push(OverrideSpec {
-            key: key.to_owned(),
-            class: class.to_owned(),
-            limit: None,
-            burst: None,
-            windows: Some(
-                limits
-                    .iter()
-                    .map(|&l| WindowSpec {
-                        limit: l.into(),
-                        window: None,
-                    })
-                    .collect(),
-            ),
-        });
-        self
-    }
-
-    /// Validates and returns the policy.
-    ///
-    /// # Errors
-    ///
-    /// [`PolicyError::Invalid`] naming the first field that is out of range.
-    pub fn build(self) -> Result<Policy, PolicyError> {
-        self.spec.into_policy()
     }
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tollgate::{Class, Limiter, ManualClock, OnFull, Outcome, Policy};
 
-#[path = "support/counting.rs"]
-mod counting;
+use tollgate_test_support::counting::{allocated, Counting};
 
-use counting::allocated;
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 const T: u64 = 1_746_489_600;
 /// Smaller under Miri, which interprets every instruction.

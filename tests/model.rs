@@ -1,5 +1,5 @@
 //! Single-threaded use behaves exactly like the sequential reference model
-//! of SPEC §4 (`tests/support/model.rs`): random sequences of checks,
+//! of a check (`tollgate-test-support`'s `model`): random sequences of checks,
 //! peeks, clock moves and override changes, with every field of every
 //! decision compared.
 //!
@@ -14,12 +14,9 @@
 //!
 //! 10,000 cases in CI (`ci/model.sh` sets `PROPTEST_CASES`); 256 by default.
 
-#[path = "support/model.rs"]
-mod model;
-
-use model::{policies, Config, Harness, Op};
 use proptest::prelude::*;
 use tollgate::OnFull;
+use tollgate_test_support::model::{policies, Config, Harness, Op};
 
 fn config() -> impl Strategy<Value = Config> {
     (

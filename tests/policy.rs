@@ -284,18 +284,20 @@ fn syntax_errors_name_the_field_or_line() {
 #[test]
 fn too_many_classes_is_an_error() {
     let mut text = String::new();
-    for i in 0..=tollgate::MAX_CLASSES {
+    for i in 0..=tollgate::Policy::MAX_CLASSES {
         text.push_str(&format!("[classes.c{i}]\nlimit = 1\nwindow = \"1s\"\n"));
     }
     let err = Policy::from_toml_str(&text).unwrap_err();
     assert!(err.to_string().contains("more than 64 classes"), "{err}");
     // Exactly the maximum is fine.
     let cut = text
-        .find(&format!("[classes.c{}]", tollgate::MAX_CLASSES))
+        .find(&format!("[classes.c{}]", tollgate::Policy::MAX_CLASSES))
         .unwrap();
     let p = Policy::from_toml_str(&text[..cut]).unwrap();
-    assert_eq!(p.classes().len(), tollgate::MAX_CLASSES);
-    let last = p.class(&format!("c{}", tollgate::MAX_CLASSES - 1)).unwrap();
+    assert_eq!(p.classes().len(), tollgate::Policy::MAX_CLASSES);
+    let last = p
+        .class(&format!("c{}", tollgate::Policy::MAX_CLASSES - 1))
+        .unwrap();
     let limiter = Limiter::builder(p).capacity(100).build().unwrap();
     assert!(limiter.check("k", last).is_allowed());
 }

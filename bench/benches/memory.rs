@@ -148,7 +148,11 @@ fn main() {
             "{:<48} {:>10} {:>14} {:>10.1}",
             r.name, r.keys, r.bytes, per_key
         );
-        let comma = if i + 1 == rows.len() { "" } else { "," };
+        let comma = if i == rows.len().saturating_sub(1) {
+            ""
+        } else {
+            ","
+        };
         let _ = writeln!(
             json,
             "  {{\"name\": \"{}\", \"keys\": {}, \"bytes\": {}, \"bytes_per_key\": {:.2}}}{comma}",

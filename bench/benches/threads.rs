@@ -23,7 +23,7 @@ use tollgate_bench::{
 /// keys in its own order, so the threads do not march in step.
 fn orders(keys: &[u64], threads: usize) -> Vec<Vec<u64>> {
     (0..threads)
-        .map(|t| visiting_order(keys, 0x7EAD + t as u64))
+        .map(|t| visiting_order(keys, 0x7EAD_u64.wrapping_add(t as u64)))
         .collect()
 }
 
@@ -40,7 +40,7 @@ where
 fn tollgate_rows(c: &mut Criterion) {
     let mut g = c.benchmark_group("threads");
     for (label, keys_per_thread, shared) in [
-        ("hot_1", 1, true),
+        ("hot_1", 1_usize, true),
         ("shared_1k", 1_000, true),
         ("distinct_1k", 1_000, false),
     ] {
@@ -48,7 +48,7 @@ fn tollgate_rows(c: &mut Criterion) {
             if label != "shared_1k" && threads == 1 {
                 continue;
             }
-            let all = u64_keys(keys_per_thread * if shared { 1 } else { threads });
+            let all = u64_keys(keys_per_thread.saturating_mul(if shared { 1 } else { threads }));
             let limiter = open_limiter(all.len());
             for k in &all {
                 assert!(limiter.check(k, Class::READ).is_allowed());

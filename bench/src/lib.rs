@@ -5,6 +5,11 @@
 //! Nothing here depends on a peer crate, so `cargo test` at the workspace
 //! root builds this library without building governor or criterion.
 
+#![expect(
+    clippy::arithmetic_side_effects,
+    reason = "benchmark bookkeeping: counts and indexes far below their types' limits"
+)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
@@ -198,7 +203,10 @@ impl Ticker {
 
     /// The time of the next check.
     #[inline(always)]
-    #[allow(clippy::should_implement_trait)]
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "an endless walk: never `None`, and returns references into the slice"
+    )]
     pub fn next(&mut self) -> std::time::Duration {
         self.calls = self.calls.wrapping_add(1);
         std::time::Duration::from_secs(T0 + (self.calls >> 15) * 10)
@@ -322,7 +330,11 @@ pub struct Cycle<'a, T> {
 }
 
 impl<'a, T> Cycle<'a, T> {
-    /// A walk starting at the first element. `items` must not be empty.
+    /// A walk starting at the first element.
+    ///
+    /// # Panics
+    ///
+    /// If `items` is empty.
     pub fn new(items: &'a [T]) -> Self {
         assert!(!items.is_empty(), "nothing to walk over");
         Self { items, at: 0 }
@@ -330,7 +342,10 @@ impl<'a, T> Cycle<'a, T> {
 
     /// The next element, wrapping around at the end.
     #[inline(always)]
-    #[allow(clippy::should_implement_trait)]
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "an endless walk: never `None`, and returns references into the slice"
+    )]
     pub fn next(&mut self) -> &'a T {
         let item = &self.items[self.at];
         self.at += 1;

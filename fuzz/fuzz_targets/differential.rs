@@ -1,17 +1,14 @@
 //! Differential operation sequences: arbitrary checks, peeks, clock moves
 //! and override changes, replayed against the limiter and the sequential
-//! reference model of `tests/support/model.rs`, with every decision
+//! reference model of `tollgate-test-support`, with every decision
 //! compared at every step (the harness panics on the first difference).
 
 #![no_main]
 
-#[path = "../../tests/support/model.rs"]
-mod model;
-
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use model::{policies, Config, Harness, Op};
 use tollgate::OnFull;
+use tollgate_test_support::model::{policies, Config, Harness, Op};
 
 #[derive(Debug, Arbitrary)]
 struct Input {

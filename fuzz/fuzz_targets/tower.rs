@@ -2,7 +2,7 @@
 //! any header fields (valid `HeaderValue`s, as a server hands them on),
 //! a peer address or none, a clock that moves either way. Every answer is
 //! checked against the model the layer's property test uses
-//! (`integrations/tower/tests/support/`): never a panic, and the
+//! (`tollgate-test-support`'s `tower` module): never a panic, and the
 //! key, class, status, body, request id and fields the documentation
 //! promises.
 
@@ -15,11 +15,8 @@ use http::header::{HeaderName, HeaderValue};
 use http::Method;
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../integrations/tower/tests/support/mod.rs"]
-mod support;
-
-use support::model::METHODS;
-use support::oracle::{Call, Harness, Settings};
+use tollgate_test_support::tower::model::METHODS;
+use tollgate_test_support::tower::oracle::{Call, Harness, Settings};
 
 #[derive(Debug, Arbitrary)]
 enum RawMethod<'a> {

@@ -29,7 +29,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::counter::loom_tests::{run_plans, Ledger, T};
-use crate::counter::Observed;
+use crate::state::Observed;
 use crate::{Class, Decision, Limiter, Outcome, Policy, WindowLength};
 
 use super::Table;

@@ -60,7 +60,7 @@ fn options() -> Result<Options, ArgError> {
         policy: None,
         ietf: false,
         peer_ip: false,
-        capacity: tollgate::DEFAULT_CAPACITY,
+        capacity: tollgate::Limiter::DEFAULT_CAPACITY,
         limit: true,
         fields_only: false,
         system_clock: false,

@@ -188,7 +188,7 @@ pub(crate) fn refused(
         ),
         (_, None) => error(
             StatusCode::TOO_MANY_REQUESTS,
-            tollgate::RATE_LIMITED,
+            tollgate::body::ErrorBody::RATE_LIMITED,
             "Rate limit exceeded.",
             id,
         ),

@@ -14,25 +14,22 @@
     reason = "counts of a few thousand allocations"
 )]
 
-mod support;
-
-// The core's per-thread counting allocator.
-#[path = "../../../tests/support/counting.rs"]
-mod counting;
-
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use counting::allocations;
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::{Request, Response};
-use support::handler::Handler;
-use support::poll::{body_of, now_or_never};
 use tollgate::{Limiter, ManualClock, Policy};
+use tollgate_test_support::counting::{allocations, Counting};
+use tollgate_test_support::tower::handler::Handler;
+use tollgate_test_support::tower::poll::{body_of, now_or_never};
 use tollgate_tower::{ApiKey, RateLimit, RateLimitLayer};
 use tower_layer::Layer;
 use tower_service::Service;
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
 const T: u64 = 1_746_489_600;

@@ -1,13 +1,11 @@
 //! Sequences of requests, odd ones included, through the layer, each
-//! answer checked against the model in `support/`: the key and class it
+//! answer checked against the model in `tollgate-test-support`'s `tower`: the key and class it
 //! counts under, the fields it renders, the status, body and request id
 //! of its own answers, and whether the inner service is called. The fuzz
 //! target `tower` runs the same model on libFuzzer's inputs.
 //!
 //! 256 sequences by default, 10,000 in CI (`ci/model.sh` sets
 //! `PROPTEST_CASES`).
-
-mod support;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -17,8 +15,8 @@ use http::Method;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use support::model::{Refusal, METHODS};
-use support::oracle::{Answer, Call, Harness, Settings};
+use tollgate_test_support::tower::model::{Refusal, METHODS};
+use tollgate_test_support::tower::oracle::{Answer, Call, Harness, Settings};
 use tollgate_tower::{KeyError, DEFAULT_MAX_KEY_LEN, MAX_REQUEST_ID_LEN, X_REQUEST_ID};
 
 fn method() -> impl Strategy<Value = Method> {
@@ -217,7 +215,7 @@ fn the_sequences_reach_every_kind_of_answer() {
 /// so that a wrong model cannot agree with a wrong layer unnoticed.
 #[test]
 fn the_model_reads_keys_as_documented() {
-    use support::model::key;
+    use tollgate_test_support::tower::model::key;
 
     let key = |fields: &[(&str, &[u8])], max: usize| {
         let fields: Vec<_> = fields

@@ -30,27 +30,27 @@ use super::model::{self, Refusal};
 use super::poll::{body_of, now_or_never};
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
-pub(crate) const T0: u64 = 1_746_489_600;
+pub const T0: u64 = 1_746_489_600;
 
 /// The layer's settings under test.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Settings {
+pub struct Settings {
     /// Count keyless requests against the peer's address.
-    pub(crate) peer_ip: bool,
+    pub peer_ip: bool,
     /// 0: reject unknown methods, 1: pass them unlimited, 2: count them as reads.
-    pub(crate) unknown: u8,
+    pub unknown: u8,
     /// Add the IETF fields.
-    pub(crate) ietf: bool,
+    pub ietf: bool,
     /// The key length limit: 4, 16 or the default.
-    pub(crate) max_len: u8,
+    pub max_len: u8,
     /// Read the fallback key from `X-Token` instead of `X-API-Key`.
-    pub(crate) x_token: bool,
+    pub x_token: bool,
     /// Answer in the handler's body type (`inner_body`).
-    pub(crate) inner_body: bool,
+    pub inner_body: bool,
 }
 
 /// The fallback key header under `Settings::x_token`.
-pub(crate) const X_TOKEN: &str = "x-token";
+pub const X_TOKEN: &str = "x-token";
 
 /// The layer around the handler, in either body mode.
 enum Layered {
@@ -83,17 +83,17 @@ impl Layered {
 /// extensions, and how far the clock moves (backwards when negative)
 /// before it is made.
 #[derive(Debug, Clone)]
-pub(crate) struct Call {
-    pub(crate) method: Method,
-    pub(crate) fields: Vec<(HeaderName, HeaderValue)>,
-    pub(crate) peer: Option<IpAddr>,
-    pub(crate) advance_secs: i16,
+pub struct Call {
+    pub method: Method,
+    pub fields: Vec<(HeaderName, HeaderValue)>,
+    pub peer: Option<IpAddr>,
+    pub advance_secs: i16,
 }
 
 /// How the layer answered a request, once checked: what the drivers
 /// count to see that their inputs reach every kind of answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Answer {
+pub enum Answer {
     /// Passed on without counting (`UnknownMethod::Unlimited`).
     Unlimited,
     /// Counted and admitted, under an API key or a peer address.
@@ -140,7 +140,11 @@ fn field<'r, B>(response: &'r Response<B>, name: &str) -> Option<&'r str> {
 
 /// The layer around a [`Handler`], a shadow limiter with the same policy,
 /// seed and clock, and the settings.
-pub(crate) struct Harness {
+#[expect(
+    missing_debug_implementations,
+    reason = "the layered service has no Debug worth printing; failures print the calls"
+)]
+pub struct Harness {
     service: Layered,
     shadow: Limiter<ManualClock>,
     clock: ManualClock,
@@ -151,7 +155,7 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    pub(crate) fn new(settings: Settings) -> Self {
+    pub fn new(settings: Settings) -> Self {
         let policy = Policy::from_toml_str(model::POLICY).unwrap();
         let clock = ManualClock::new(Duration::from_secs(T0));
         // One seed for both: a table that fills must fill alike.
@@ -268,7 +272,7 @@ impl Harness {
 
     /// Makes `call` through the layer and checks the answer against the
     /// model; panics with the difference.
-    pub(crate) fn run(&mut self, call: &Call) -> Answer {
+    pub fn run(&mut self, call: &Call) -> Answer {
         let secs = Duration::from_secs(u64::from(call.advance_secs.unsigned_abs()));
         if call.advance_secs >= 0 {
             self.clock.advance(secs);

@@ -14,7 +14,7 @@ impl Wake for Noop {
 }
 
 /// Polls a future that never waits.
-pub(crate) fn now_or_never<F: Future>(future: F) -> F::Output {
+pub fn now_or_never<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(Arc::new(Noop));
     let mut cx = Context::from_waker(&waker);
     match pin!(future).poll(&mut cx) {
@@ -24,7 +24,7 @@ pub(crate) fn now_or_never<F: Future>(future: F) -> F::Output {
 }
 
 /// The whole body of a response whose body never waits.
-pub(crate) fn body_of<B: Body<Data = bytes::Bytes>>(body: B) -> Vec<u8>
+pub fn body_of<B: Body<Data = bytes::Bytes>>(body: B) -> Vec<u8>
 where
     B::Error: std::fmt::Debug,
 {

@@ -13,15 +13,15 @@ use http_body_util::Full;
 use tower_service::Service;
 
 /// The body of every answer of the handler.
-pub(crate) const BODY: &str = "{}";
+pub const BODY: &str = "{}";
 
 /// Answers 200 with a JSON content type (so the response's field map
 /// exists before the layer adds to it) and [`BODY`], and counts its calls.
 /// Its body type is built `From<Bytes>`, so the layer can also answer in
 /// it (`RateLimitLayerBuilder::inner_body`).
-#[derive(Clone, Default)]
-pub(crate) struct Handler {
-    pub(crate) calls: Arc<AtomicUsize>,
+#[derive(Debug, Clone, Default)]
+pub struct Handler {
+    pub calls: Arc<AtomicUsize>,
 }
 
 impl Service<Request<()>> for Handler {

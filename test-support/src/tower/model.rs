@@ -10,7 +10,7 @@ use serde_json::json;
 use tollgate_tower::{KeyError, MAX_REQUEST_ID_LEN};
 
 /// Limits small enough that a few requests spend them.
-pub(crate) const POLICY: &str = r#"
+pub const POLICY: &str = r#"
 [classes.read]
 methods = ["GET", "HEAD"]
 limit = 5
@@ -25,11 +25,11 @@ burst = { limit = 1, window = "10s" }
 "#;
 
 /// The `Allow` field of a 405 under [`POLICY`]: its methods in order.
-pub(crate) const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
+pub const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
 /// The standard methods: those of [`POLICY`]'s classes first, then the
 /// rest.
-pub(crate) const METHODS: [Method; 9] = [
+pub const METHODS: [Method; 9] = [
     Method::GET,
     Method::HEAD,
     Method::POST,
@@ -42,7 +42,7 @@ pub(crate) const METHODS: [Method; 9] = [
 ];
 
 /// The class of each method under [`POLICY`]; `None` for the rest.
-pub(crate) fn class_of(method: &Method) -> Option<&'static str> {
+pub fn class_of(method: &Method) -> Option<&'static str> {
     match method.as_str() {
         "GET" | "HEAD" => Some("read"),
         "POST" | "PUT" | "PATCH" | "DELETE" => Some("write"),
@@ -72,7 +72,7 @@ fn blank(b: &u8) -> bool {
 /// named `fallback` (`x-api-key` by default) gives its value. Either, trimmed of spaces and tabs,
 /// must be 1 to `max_len` bytes of `!`..=`~`, judged in that order. Two
 /// fields of the name in use are ambiguous.
-pub(crate) fn key(
+pub fn key(
     fields: &[(HeaderName, HeaderValue)],
     fallback: &str,
     max_len: usize,
@@ -117,7 +117,7 @@ pub(crate) fn key(
 /// The request id the layer's own answers echo: the caller's when it sent
 /// a single `X-Request-Id` of 1 to 128 visible ASCII bytes; `None` when
 /// the layer makes one up.
-pub(crate) fn request_id(fields: &[(HeaderName, HeaderValue)]) -> Option<String> {
+pub fn request_id(fields: &[(HeaderName, HeaderValue)]) -> Option<String> {
     match values(fields, "x-request-id").as_slice() {
         [id] if (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
             && id.iter().all(|b| (b'!'..=b'~').contains(b)) =>
@@ -130,7 +130,7 @@ pub(crate) fn request_id(fields: &[(HeaderName, HeaderValue)]) -> Option<String>
 
 /// Why the layer answers a request itself without counting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Refusal {
+pub enum Refusal {
     /// A method in no class, under `UnknownMethod::Reject`.
     Method,
     /// No key, and no peer address to count instead.
@@ -140,7 +140,7 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub(crate) fn status(self) -> StatusCode {
+    pub fn status(self) -> StatusCode {
         match self {
             Self::Method => StatusCode::METHOD_NOT_ALLOWED,
             Self::NoKey => StatusCode::UNAUTHORIZED,
@@ -151,7 +151,7 @@ impl Refusal {
 
     /// The whole JSON body: SPEC §5's shape without `details`, with the
     /// messages the crate docs give.
-    pub(crate) fn body(self, request_id: &str) -> serde_json::Value {
+    pub fn body(self, request_id: &str) -> serde_json::Value {
         let (code, message) = match self {
             Self::Method => ("method_not_allowed", "The method is not allowed."),
             Self::NoKey => (

@@ -3,7 +3,7 @@
 //! [`Limiter`], comparing every field of every decision.
 //!
 //! Shared by `tests/model.rs` (proptest) and the fuzz crate's
-//! `differential` target, which include this file with `#[path]`. It uses
+//! `differential` target. It uses
 //! only the public API and std: no atomics, no table, no hashing; the
 //! state is one plain `HashMap` of (key, class, window, window index) to
 //! the cost admitted there.
@@ -39,7 +39,6 @@
 //! Times stay within 2^31 windows of each other (the counters' documented
 //! horizon).
 
-#![allow(dead_code, unreachable_pub)]
 #![allow(
     clippy::arithmetic_side_effects,
     reason = "a model in plain arithmetic: sums are checked in u64 against u32 limits, times stay far from u64::MAX"

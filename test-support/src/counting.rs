@@ -1,16 +1,24 @@
 //! A global allocator that counts, per thread, the allocations and the
 //! bytes allocated, so that tests running in parallel do not see each
-//! other's. A test binary includes this module once (it registers the
-//! allocator); `tests/memory.rs` reads the bytes, `tollgate-tower`'s
+//! other's. A test binary registers it:
+//!
+//! ```ignore
+//! #[global_allocator]
+//! static GLOBAL: tollgate_test_support::counting::Counting =
+//!     tollgate_test_support::counting::Counting;
+//! ```
+//!
+//! The core's `tests/memory.rs` reads the bytes, `tollgate-tower`'s
 //! `tests/alloc.rs` the number of allocations.
 
-#![allow(unsafe_code, reason = "a counting global allocator")]
-#![allow(dead_code, reason = "each test binary reads one of the counts")]
+#![expect(unsafe_code, reason = "a global allocator is an unsafe trait")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-struct Counting;
+/// The counting allocator: every call goes to the system allocator.
+#[derive(Debug)]
+pub struct Counting;
 
 thread_local! {
     /// (allocations, bytes) of this thread so far.
@@ -18,12 +26,12 @@ thread_local! {
 }
 
 /// Allocations this thread has made so far.
-pub(crate) fn allocations() -> usize {
+pub fn allocations() -> usize {
     COUNTS.with(Cell::get).0
 }
 
 /// Bytes this thread has allocated so far.
-pub(crate) fn allocated() -> usize {
+pub fn allocated() -> usize {
     COUNTS.with(Cell::get).1
 }
 
@@ -43,6 +51,3 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;

@@ -1,0 +1,24 @@
+//! What the tollgate workspace's tests and fuzz targets share (not
+//! published):
+//!
+//! - [`model`]: the sequential reference model of a check and the harness
+//!   that replays an operation sequence against it and a real limiter
+//!   (the core's property test and the `differential` fuzz target);
+//! - [`counting`]: a per-thread counting global allocator (the core's
+//!   memory test, the layer's allocation test);
+//! - `tower` (feature `tower`): the model of the HTTP layer's answers and
+//!   its harness (the layer's property test and the `tower` fuzz target).
+
+#![expect(
+    missing_docs,
+    reason = "test support: each item is described by the tests that use it"
+)]
+#![expect(
+    clippy::missing_panics_doc,
+    reason = "test support: a harness panics on the first difference it finds"
+)]
+
+pub mod counting;
+pub mod model;
+#[cfg(feature = "tower")]
+pub mod tower;
