@@ -49,6 +49,8 @@ pub struct Decision {
     pub(crate) window: Option<Window>,
     pub(crate) binding: Option<Window>,
     pub(crate) now: u64,
+    /// Made without the store that keeps the counts (see `is_degraded`).
+    pub(crate) degraded: bool,
 }
 
 impl Decision {
@@ -117,6 +119,22 @@ impl Decision {
     /// `reset` and `retry_after` relative to this time.
     pub fn now(&self) -> u64 {
         self.now
+    }
+
+    /// Whether a limiter that keeps its counts in a store shared by a
+    /// fleet made this decision without the store (unreachable, or too
+    /// slow), by its policy for that case: the figures are then not the
+    /// fleet's. Never for the in-process [`Limiter`](crate::Limiter).
+    pub fn is_degraded(&self) -> bool {
+        self.degraded
+    }
+
+    /// This decision, marked as made without the store that keeps the
+    /// counts ([`is_degraded`](Self::is_degraded)).
+    #[must_use]
+    pub fn degraded(mut self) -> Self {
+        self.degraded = true;
+        self
     }
 
     /// Seconds from the check until [`reset`](Self::reset).
@@ -220,6 +238,7 @@ impl Decision {
             window,
             binding: Some(binding),
             now,
+            degraded: false,
         }
     }
 
@@ -273,6 +292,7 @@ impl Decision {
             window: None,
             binding: None,
             now,
+            degraded: false,
         }
     }
 
@@ -288,6 +308,7 @@ impl Decision {
             window: Some(Window::new(limit, primary.length())),
             binding: Some(Window::new(limit, primary.length())),
             now,
+            degraded: false,
         }
     }
 }
