@@ -4,7 +4,7 @@
 //!
 //! Run with `cargo run --example worked_example`.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "small offsets from a fixed time"
 )]

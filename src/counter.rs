@@ -59,8 +59,10 @@ use crate::window::{Divisor, Window};
 /// Packs a window index (kept modulo 2^32) and a count into one word.
 #[inline]
 pub(crate) const fn pack(index: u64, count: u32) -> u64 {
-    // Truncation intended: the index is kept modulo 2^32.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the index is kept modulo 2^32"
+    )]
     let index = index as u32;
     ((index as u64) << 32) | count as u64
 }
@@ -68,8 +70,7 @@ pub(crate) const fn pack(index: u64, count: u32) -> u64 {
 /// The count field of a word.
 #[inline]
 const fn count_of(word: u64) -> u32 {
-    // Truncation intended: the low half is the count.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(clippy::cast_possible_truncation, reason = "the low half is the count")]
     let count = word as u32;
     count
 }
@@ -89,14 +90,17 @@ pub(crate) fn view(word: u64, now_index: u64) -> (u64, u32) {
     if word == NEUTRAL {
         return (now_index, 0);
     }
-    // Truncation intended: compare modulo 2^32.
-    #[allow(clippy::cast_possible_truncation)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "indexes compare modulo 2^32"
+    )]
     let now32 = now_index as u32;
-    // Truncation intended: the high half is the index modulo 2^32.
-    #[allow(clippy::cast_possible_truncation)]
+    // The high half: the index modulo 2^32.
     let stored = (word >> 32) as u32;
-    // Two's-complement reading of the wrapping difference.
-    #[allow(clippy::cast_possible_wrap)]
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "the two's-complement reading of the wrapping difference"
+    )]
     let ahead = stored.wrapping_sub(now32) as i32;
     match ahead {
         0 => (now_index, count_of(word)),

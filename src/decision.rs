@@ -203,7 +203,10 @@ impl Decision {
         // An index loop: what it finds is an index, and over arrays of a
         // constant length it compiles to fewer instructions than zipped
         // iterators.
-        #[allow(clippy::needless_range_loop)]
+        #[expect(
+            clippy::needless_range_loop,
+            reason = "the loop finds an index, and compiles to fewer instructions than zipped iterators"
+        )]
         for i in 1..N {
             let left = limits[i].saturating_sub(seen.count[i]);
             if left < remaining {

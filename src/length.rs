@@ -33,7 +33,10 @@ impl WindowLength {
         // MAX_SECS is below 2^32, so the narrowing is exact; held in 32
         // bits (with 0 as the niche), a `Window` is 8 bytes and an
         // `Option<Window>` too, which keeps a `Decision` small.
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "checked above: secs is at most MAX_SECS, below 2^32"
+        )]
         match NonZeroU32::new(secs as u32) {
             Some(secs) => Some(Self(secs)),
             None => None,

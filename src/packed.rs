@@ -43,7 +43,7 @@
 //! too), because the key table reuses slots and resets their words with
 //! `Release`.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "bit-field arithmetic on widths fixed by Packing::new: shifts below 64, \
               field widths summing to at most 64, ratio at least 2, lengths at least 1; \
@@ -155,7 +155,10 @@ impl Packing {
     #[inline(always)]
     fn fields(&self, word: u64) -> (u64, u64, [u32; 2]) {
         // Truncation cannot happen: both masks are at most 32 bits.
-        #[allow(clippy::cast_possible_truncation)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "both masks are at most 32 bits"
+        )]
         let count = [
             ((word >> self.long_shift) & self.long_mask) as u32,
             (word & self.short_mask) as u32,

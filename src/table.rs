@@ -138,7 +138,7 @@ const RECLAIMING: u64 = 1;
 const FINGERPRINT_BITS: u32 = 48;
 
 /// The index of slot `j` of bucket `b`.
-#[allow(
+#[expect(
     clippy::arithmetic_side_effects,
     reason = "b < buckets and j < BUCKET_SLOTS, and buckets * BUCKET_SLOTS slots were allocated"
 )]
@@ -385,7 +385,7 @@ impl Table {
         &self.tags[index / BUCKET_SLOTS].0[index % BUCKET_SLOTS]
     }
 
-    #[allow(
+    #[expect(
         clippy::arithmetic_side_effects,
         reason = "index < slots, and base + (width + 1) * slots is at most the length of an \
                   allocation"

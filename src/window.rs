@@ -74,8 +74,10 @@ impl Divisor {
     /// Division by `d` (at least 1: a window length).
     pub(crate) const fn new(d: u64) -> Self {
         let m = if d >= 2 && d >> 32 == 0 {
-            // d >= 2, so the quotient is below 2^63 and the sum cannot overflow.
-            #[allow(clippy::arithmetic_side_effects)]
+            #[expect(
+                clippy::arithmetic_side_effects,
+                reason = "d >= 2, so the quotient is below 2^63 and the sum cannot overflow"
+            )]
             let m = u64::MAX / d + 1;
             m
         } else {
@@ -98,7 +100,6 @@ impl Divisor {
             // which cannot overflow (both factors are below 2^64). At most
             // one of the two terms is not 0 (`m` is 0 when `d = 1`), so
             // the `|` adds them.
-            #[allow(clippy::cast_possible_truncation)]
             let q = ((n as u128).wrapping_mul(self.m as u128) >> 64) as u64;
             q | (n & self.one)
         } else {

@@ -1,10 +1,5 @@
 //! Time: the epoch, the far future, and clocks that step backwards.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "expected values are small sums"
-)]
-
 use std::time::Duration;
 
 use tollgate::{CachedClock, Class, Clock, Limiter, ManualClock, Outcome, Policy};

@@ -1,7 +1,7 @@
 //! Decisions field by field, in the style of redis-cell's tables: each row
 //! is (time, key, class, cost) -> every field of the decision.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "expected values are small sums"
 )]

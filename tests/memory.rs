@@ -1,7 +1,7 @@
 //! Memory is fixed at build time: a flood of distinct keys neither grows
 //! it nor makes the limiter forget tracked keys.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "expected values are small sums"
 )]

@@ -14,11 +14,6 @@
 //! The driver advances the clock by the workers' progress, not by wall
 //! time, so the test has no timings. Sized down under Miri.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "tallies and test sizes in plain arithmetic, far from overflow"
-)]
-
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;

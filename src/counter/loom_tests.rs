@@ -18,7 +18,7 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib` (see
 //! `ci/loom.sh`).
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "test bookkeeping in plain arithmetic: sums of a handful of small costs"
 )]
@@ -29,8 +29,8 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::*;
-use crate::state::Observed;
 use crate::length::WindowLength;
+use crate::state::Observed;
 
 /// A minute boundary (2025-05-06T00:00:00Z), so that every window of the
 /// models starts at `T`.

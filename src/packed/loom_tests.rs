@@ -22,7 +22,7 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib` (see
 //! `ci/loom.sh`).
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "test bookkeeping in plain arithmetic: small window indexes and costs"
 )]

@@ -4,7 +4,7 @@
 //! the separate-words counters of `counter`, which the packed layout must
 //! agree with check for check.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "test arithmetic on small window indexes and counts, far from overflow"
 )]

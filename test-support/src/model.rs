@@ -39,7 +39,7 @@
 //! Times stay within 2^31 windows of each other (the counters' documented
 //! horizon).
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "a model in plain arithmetic: sums are checked in u64 against u32 limits, times stay far from u64::MAX"
 )]

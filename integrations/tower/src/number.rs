@@ -28,7 +28,7 @@ const SMALL: usize = 1024;
 /// `n` in decimal, left-aligned, for every `n` below [`SMALL`].
 static DIGITS: [[u8; 4]; SMALL] = table();
 
-#[allow(
+#[expect(
     clippy::arithmetic_side_effects,
     clippy::cast_possible_truncation,
     reason = "n < 1024: every digit is n / 10^k % 10 < 10, and the loop ends at SMALL"

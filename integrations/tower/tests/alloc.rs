@@ -9,7 +9,7 @@
 //! to the inner service, so the allocations of building a request, of the
 //! inner service's response and of polling cancel out.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "counts of a few thousand allocations"
 )]

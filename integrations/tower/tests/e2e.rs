@@ -19,7 +19,7 @@
 //! - a full limiter table refuses new keys as a 429 with `Retry-After`,
 //!   and a class the limiter lacks is a 500 without figures.
 
-#![allow(
+#![expect(
     clippy::arithmetic_side_effects,
     reason = "expected values are small sums"
 )]
