@@ -58,14 +58,8 @@
 //! A cost above some window's limit can never pass: its outcome is
 //! [`Outcome::CostTooLarge`], with no `retry_after`.
 //!
-//! ## The client side
-//!
-//! A [`Pacer`] tells an HTTP client how long to wait before its next call
-//! (SPEC §6), from the response's status, its headers read into a
-//! [`RateLimitInfo`], and the current time: `Retry-After` on a 429,
-//! pre-pacing until `X-RateLimit-Reset` when `X-RateLimit-Remaining` runs
-//! low, and a random jitter on top when workers share a key. It does no
-//! I/O either: the caller sleeps.
+//! Callers of an API limited this way can pace themselves from these
+//! headers with the [`tollgate-client`](https://docs.rs/tollgate-client) crate.
 //!
 //! ## Constraints
 //!
@@ -128,7 +122,6 @@ pub mod headers;
 mod length;
 mod limiter;
 mod overrides;
-mod pacer;
 mod packed;
 mod policy;
 pub mod policy_file;
@@ -144,7 +137,6 @@ pub use error::{BuildError, OverrideError, PolicyError};
 pub use headers::{Field, Headers};
 pub use length::{LengthError, WindowLength};
 pub use limiter::{Limiter, LimiterBuilder, OnFull, DEFAULT_CAPACITY, DEFAULT_OVERRIDE_CAPACITY};
-pub use pacer::{Pace, PaceReason, Pacer, PacerBuilder, RateLimitInfo, RetryAfter};
 pub use policy::{ClassPolicy, Override, Policy, PolicyBuilder, MAX_CLASSES, MAX_WINDOWS};
 pub use table::MAX_CAPACITY;
 pub use window::Window;

@@ -3,8 +3,16 @@
 
 use std::time::Duration;
 
-use super::http_date;
-use crate::headers::{RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET};
+use crate::http_date;
+
+// The field names read, compared without regard to case: those the
+// tollgate limiter sends (its `tollgate::headers` constants), which
+// integrations/tower/tests/pacing.rs and the `headers` fuzz target read
+// back through this crate.
+const X_RATELIMIT_LIMIT: &str = "X-RateLimit-Limit";
+const X_RATELIMIT_REMAINING: &str = "X-RateLimit-Remaining";
+const X_RATELIMIT_RESET: &str = "X-RateLimit-Reset";
+const RETRY_AFTER: &str = "Retry-After";
 
 /// The rate-limit fields of one response, parsed leniently: every field is
 /// `None` when the header is missing or holds nothing usable.
@@ -18,7 +26,7 @@ use crate::headers::{RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RA
 /// | missing, empty, only spaces | `None` |
 /// | `47`, ` 47 ` (spaces and tabs around it) | 47 |
 /// | `+47`, `-47`, `0x2f`, `4 7`, `1e3`, `.5`, non-ASCII or non-UTF-8 bytes | malformed: `None` |
-/// | more digits than a `u64` holds | `u64::MAX`, as RFC 9111 §1.2.2 asks of delta-seconds; a [`Pacer`](super::Pacer) then cuts any wait to its [`max_wait`](super::PacerBuilder::max_wait) |
+/// | more digits than a `u64` holds | `u64::MAX`, as RFC 9111 §1.2.2 asks of delta-seconds; a [`Pacer`](crate::Pacer) then cuts any wait to its [`max_wait`](crate::PacerBuilder::max_wait) |
 /// | a fraction, `1.5` | times (`Reset`, `Retry-After`) round up to 2, counts (`Limit`, `Remaining`) round down to 1: the direction that waits longer |
 /// | a list, `5, 7` (the form a repeated header takes once folded) | each element is read on its own, malformed and empty ones are skipped, and the most cautious one is kept: the least `Limit` and `Remaining`, the latest `Reset`, the longest `Retry-After` |
 ///
@@ -68,7 +76,7 @@ impl RateLimitInfo {
     /// list is: the most cautious value wins.
     ///
     /// ```
-    /// use tollgate::RateLimitInfo;
+    /// use tollgate_client::RateLimitInfo;
     ///
     /// let mut info = RateLimitInfo::new();
     /// for (name, value) in [("x-ratelimit-remaining", "47"), ("content-type", "text/plain")] {

@@ -5,17 +5,10 @@
 //! allocation, no clock read, no panic. The only state is the jitter
 //! generator of [`Pacer::pace`], which the `_with` forms do without.
 
-mod headers;
-mod http_date;
-mod jitter;
-mod pace;
-
-pub use headers::{RateLimitInfo, RetryAfter};
-pub use pace::{Pace, PaceReason};
-
 use std::time::Duration;
 
-use jitter::Generator;
+use crate::jitter::{self, Generator};
+use crate::{Pace, PaceReason, RateLimitInfo};
 
 /// Tells an HTTP client how long to wait before its next call.
 ///
@@ -53,7 +46,7 @@ use jitter::Generator;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tollgate::{Pacer, RateLimitInfo};
+/// use tollgate_client::{Pacer, RateLimitInfo};
 ///
 /// // X-RateLimit-Remaining: 3 with the window resetting at 1746489660.
 /// let info = RateLimitInfo::from_values(

@@ -24,7 +24,7 @@
 ///
 /// `value` must hold nothing but the date (trim it first). Dates before the
 /// unix epoch give 0: they are in the past for any caller.
-pub(super) fn parse(value: &[u8]) -> Option<u64> {
+pub(crate) fn parse(value: &[u8]) -> Option<u64> {
     let name_len = value.iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let (name, rest) = value.split_at(name_len);
     if let Some(rest) = rest.strip_prefix(b", ") {
@@ -57,7 +57,7 @@ const MONTHS: [&[u8]; 12] = [
 ];
 
 /// Whether `name` is a day name, short or long, in any case.
-pub(super) fn is_day_name(name: &[u8]) -> bool {
+pub(crate) fn is_day_name(name: &[u8]) -> bool {
     is_day(name, &SHORT_DAYS) || is_day(name, &LONG_DAYS)
 }
 
