@@ -1,9 +1,9 @@
 //! Reading a response's rate-limit fields: `X-RateLimit-Limit`,
-//! `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `Retry-After`.
+//! `X-RateLimit-Remaining`, `X-RateLimit-Reset` and `Retry-After`; and the
+//! grammar of their values (optional whitespace, lists, numbers), which
+//! [`RetryAfter`] shares.
 
-use std::time::Duration;
-
-use crate::http_date;
+use crate::RetryAfter;
 
 // The field names read, compared without regard to case: those the
 // tollgate limiter sends (its `tollgate::headers` constants), which
@@ -126,71 +126,8 @@ impl RateLimitInfo {
     }
 }
 
-/// A parsed `Retry-After` (RFC 9110 §10.2.3): a delay in seconds, an
-/// HTTP-date, or — from a repeated header — both.
-///
-/// Delays follow [`RateLimitInfo`]'s rules for numbers (`1.5` waits 2
-/// seconds). Dates may be in any of the three HTTP-date forms, IMF-fixdate
-/// (`Wed, 21 Oct 2015 07:28:00 GMT`) or the obsolete RFC 850 and asctime
-/// forms; a date that does not parse, or does not exist (31 April), is
-/// skipped like any malformed element. A date is only as good as the
-/// agreement between the server's clock and the caller's `now`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RetryAfter {
-    delay: Option<u64>,
-    date: Option<u64>,
-}
-
-impl RetryAfter {
-    /// Parses a `Retry-After` value; `None` if it holds neither a delay nor
-    /// a date.
-    pub fn parse(value: &[u8]) -> Option<Self> {
-        let mut found = Self {
-            delay: None,
-            date: None,
-        };
-        for_each_retry_element(value, |element| {
-            if element.first().is_some_and(u8::is_ascii_digit) {
-                found.delay = found.delay.max(number(element).map(round_up));
-            } else {
-                found.date = found.date.max(http_date::parse(element));
-            }
-        });
-        (found.delay.is_some() || found.date.is_some()).then_some(found)
-    }
-
-    /// The delay form, in whole seconds (the longest, if several).
-    pub fn delay_secs(&self) -> Option<u64> {
-        self.delay
-    }
-
-    /// The date form, in unix seconds (the latest, if several; 0 for a date
-    /// before 1970).
-    pub fn date(&self) -> Option<u64> {
-        self.date
-    }
-
-    /// How long to wait from `now` (a duration since the unix epoch): the
-    /// delay, or the time until the date (zero once it has passed),
-    /// whichever is longer.
-    pub fn wait_at(&self, now: Duration) -> Duration {
-        let delay = self.delay.map_or(Duration::ZERO, Duration::from_secs);
-        let until = self.date.map_or(Duration::ZERO, |d| {
-            Duration::from_secs(d).saturating_sub(now)
-        });
-        delay.max(until)
-    }
-
-    fn merge(self, other: Self) -> Self {
-        Self {
-            delay: self.delay.max(other.delay),
-            date: self.date.max(other.date),
-        }
-    }
-}
-
 /// Optional whitespace (RFC 9110 §5.6.3): spaces and tabs.
-fn trim(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
@@ -210,7 +147,7 @@ fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// `1*DIGIT [ "." *DIGIT ]`: the whole part (saturated at `u64::MAX`) and
 /// whether a non-zero fraction follows it.
-fn number(s: &[u8]) -> Option<(u64, bool)> {
+pub(crate) fn number(s: &[u8]) -> Option<(u64, bool)> {
     let digits = s.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 {
         return None;
@@ -231,7 +168,7 @@ fn number(s: &[u8]) -> Option<(u64, bool)> {
     Some((whole, fraction))
 }
 
-fn round_up((whole, fraction): (u64, bool)) -> u64 {
+pub(crate) fn round_up((whole, fraction): (u64, bool)) -> u64 {
     whole.saturating_add(u64::from(fraction))
 }
 
@@ -255,138 +192,5 @@ fn least(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Calls `each` with every non-empty, trimmed element of a `Retry-After`
-/// list. An HTTP-date holds a comma after its day name, so an element that
-/// is only a day name runs on to the next comma.
-fn for_each_retry_element(value: &[u8], mut each: impl FnMut(&[u8])) {
-    let mut rest = value;
-    loop {
-        let mut end = comma(rest, 0);
-        let first = trim(rest.get(..end).unwrap_or_default());
-        if http_date::is_day_name(first) && end < rest.len() {
-            end = comma(rest, end.saturating_add(1));
-        }
-        let element = trim(rest.get(..end).unwrap_or_default());
-        if !element.is_empty() {
-            each(element);
-        }
-        match rest.get(end.saturating_add(1)..) {
-            Some(tail) if end < rest.len() => rest = tail,
-            _ => break,
-        }
-    }
-}
-
-/// The index of the first comma at or after `from`, or the length.
-fn comma(s: &[u8], from: usize) -> usize {
-    s.get(from..)
-        .and_then(|tail| tail.iter().position(|&b| b == b','))
-        .and_then(|i| i.checked_add(from))
-        .unwrap_or(s.len())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn retry(value: &str) -> Option<(Option<u64>, Option<u64>)> {
-        RetryAfter::parse(value.as_bytes()).map(|r| (r.delay_secs(), r.date()))
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(number(b"0"), Some((0, false)));
-        assert_eq!(number(b"007"), Some((7, false)));
-        assert_eq!(number(b"1.5"), Some((1, true)));
-        assert_eq!(number(b"1.000"), Some((1, false)));
-        assert_eq!(number(b"1."), Some((1, false)));
-        assert_eq!(number(b"18446744073709551615"), Some((u64::MAX, false)));
-        assert_eq!(number(b"18446744073709551616"), Some((u64::MAX, false)));
-        assert_eq!(number(&[b'9'; 400]), Some((u64::MAX, false)));
-        for bad in [
-            "", "+1", "-1", ".5", "1.5.", "1e3", "0x10", "1 2", "1,", "\u{661}",
-        ] {
-            assert_eq!(number(bad.as_bytes()), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn lists_keep_the_cautious_element() {
-        assert_eq!(counts(b"5, 5"), Some(5));
-        assert_eq!(counts(b"9,3, 7"), Some(3));
-        assert_eq!(counts(b" , x, 4.9 ,"), Some(4));
-        assert_eq!(counts(b" , "), None);
-        assert_eq!(seconds(b"10, 20.1, junk"), Some(21));
-        assert_eq!(seconds(b"\t"), None);
-    }
-
-    #[test]
-    fn retry_after_lists_mix_delays_and_dates() {
-        let date = Some(1_445_412_480);
-        assert_eq!(retry("120"), Some((Some(120), None)));
-        assert_eq!(retry(" 1.2 "), Some((Some(2), None)));
-        assert_eq!(retry("Wed, 21 Oct 2015 07:28:00 GMT"), Some((None, date)));
-        assert_eq!(
-            retry("Wed, 21 Oct 2015 07:28:00 GMT, Wed, 21 Oct 2015 07:27:00 GMT"),
-            Some((None, date))
-        );
-        assert_eq!(
-            retry("5 , Wed, 21 Oct 2015 07:28:00 GMT,7"),
-            Some((Some(7), date))
-        );
-        assert_eq!(
-            retry("Wednesday, 21-Oct-15 07:28:00 GMT"),
-            Some((None, date))
-        );
-        assert_eq!(retry("Wed Oct 21 07:28:00 2015, 3"), Some((Some(3), date)));
-        assert_eq!(
-            retry("Wed, 31 Apr 2015 07:28:00 GMT, 4"),
-            Some((Some(4), None))
-        );
-        assert_eq!(retry("soon, 5"), Some((Some(5), None)));
-        for bad in ["", ",", "soon", "Wed,", "-5", "Wed, , 5x"] {
-            assert_eq!(retry(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn retry_after_waits_for_the_later_form() {
-        let r = RetryAfter::parse(b"30, Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
-        let now = Duration::from_secs(1_445_412_480 - 60);
-        assert_eq!(r.wait_at(now), Duration::from_secs(60));
-        assert_eq!(
-            r.wait_at(now + Duration::from_secs(45)),
-            Duration::from_secs(30)
-        );
-        assert_eq!(r.wait_at(Duration::MAX), Duration::from_secs(30));
-    }
-
-    #[test]
-    fn record_matches_names_in_any_case_and_merges() {
-        let mut info = RateLimitInfo::new();
-        assert!(info.record("X-RATELIMIT-REMAINING", "9"));
-        assert!(info.record(b"x-ratelimit-remaining".as_slice(), b"3".as_slice()));
-        assert!(info.record("x-ratelimit-remaining", "junk"));
-        assert!(info.record("X-RateLimit-Reset", "100"));
-        assert!(info.record("X-RateLimit-Reset", "90"));
-        assert!(info.record("Retry-After", "2"));
-        assert!(info.record("retry-after", "1"));
-        assert!(!info.record("X-RateLimit-Remaining ", "0"));
-        assert!(!info.record("RateLimit-Remaining", "0"));
-        assert_eq!(info.remaining(), Some(3));
-        assert_eq!(info.reset(), Some(100));
-        assert_eq!(info.retry_after().and_then(|r| r.delay_secs()), Some(2));
-        assert_eq!(info.limit(), None);
-    }
-
-    #[test]
-    fn non_utf8_bytes_are_malformed() {
-        let info = RateLimitInfo::from_values(
-            Some(b"\xff\xfe"),
-            Some(b"4\xc3"),
-            Some(b"\x80"),
-            Some(b"\xffWed, 21 Oct 2015 07:28:00 GMT"),
-        );
-        assert_eq!(info, RateLimitInfo::new());
-    }
-}
+mod tests;

@@ -70,10 +70,12 @@ mod http_date;
 mod jitter;
 mod pace;
 mod pacer;
+mod retry_after;
 
-pub use headers::{RateLimitInfo, RetryAfter};
+pub use headers::RateLimitInfo;
 pub use pace::{Pace, PaceReason};
 pub use pacer::{Pacer, PacerBuilder};
+pub use retry_after::RetryAfter;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
