@@ -19,6 +19,12 @@
 //! recent past year with those digits) agrees on every year up to 2069;
 //! read in 2026 it would put 70 to 76 in the 2070s, decades ahead, where a
 //! pacer would wait its `max_wait` instead of not at all.
+//!
+//! The parser is written here rather than taken from the `httpdate` crate
+//! because `httpdate` rejects dates a pacer should still honour, each of
+//! which would fall back to the default wait: a day name that does not
+//! match the date, letters in another case, a leap second and any date
+//! before 1970.
 
 /// Parses one HTTP-date into unix seconds; `None` if it is not one.
 ///

@@ -1,8 +1,8 @@
-//! The client side (SPEC §6): how long to wait before the next call, from
-//! a response's status, its rate-limit headers and the current time.
+//! The pacer: how long to wait before the next call, from a response's
+//! status, its rate-limit headers and the current time.
 //!
-//! Pure functions of their arguments, like the limiter: no I/O, no
-//! allocation, no clock read, no panic. The only state is the jitter
+//! Pure functions of their arguments: no I/O, no allocation, no clock
+//! read, no panic. The only state is the jitter
 //! generator of [`Pacer::pace`], which the `_with` forms do without.
 
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The client-side pacer through the public API (SPEC §6).
+//! The pacer through the public API: pre-pacing, `Retry-After`, the cap
+//! and the jitter.
 //!
 //! Checked here:
 //! - every row of `TABLE`: (status, header values, now, configuration,

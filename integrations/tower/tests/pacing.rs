@@ -17,8 +17,9 @@ const SEC: Duration = Duration::from_secs(1);
 
 #[test]
 fn the_limiters_own_headers_pace_a_client() {
-    // SPEC §4's worked example: writes from an empty key at a minute
-    // boundary; the 10-second burst window of 20 binds first.
+    // The worked example of examples/worked_example.rs: writes from an
+    // empty key at a minute boundary; the 10-second burst window of 20
+    // binds first.
     let limiter = Limiter::builder(Policy::default())
         .capacity(100)
         .build()
