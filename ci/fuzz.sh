@@ -8,9 +8,10 @@
 # Targets are listed by `cargo fuzz list`, so a new file in
 # fuzz/fuzz_targets/ with its [[bin]] in fuzz/Cargo.toml is picked up
 # here without changes: today `policy` (policy files), `differential`
-# (operation sequences against the reference model), `headers` (the
-# pacer's header parsing and rendering) and `tower` (requests through the
-# HTTP layer against its model).
+# (operation sequences against the reference model), `headers`
+# (tollgate-client's header parsing, and the core's rendered fields read
+# back by it) and `tower` (requests through the HTTP layer against its
+# model).
 #
 #   FUZZ_SECONDS   seconds per target (default 20)
 #   FUZZ_TARGETS   space-separated subset to run (default: all)

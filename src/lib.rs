@@ -78,6 +78,9 @@
 //! body) and [`store`] (the decision rule for counts kept outside the
 //! limiter, for a store shared by a fleet).
 //!
+//! Callers of an API limited this way can pace themselves from these
+//! headers with the [`tollgate-client`](https://docs.rs/tollgate-client) crate.
+//!
 //! ## Constraints
 //!
 //! - **Limits and costs**: up to `u32::MAX` (4,294,967,295) per window;
@@ -141,7 +144,6 @@ pub mod headers;
 mod length;
 mod limiter;
 mod overrides;
-mod pacer;
 mod packed;
 pub mod policy;
 mod state;
@@ -158,8 +160,6 @@ pub use length::{LengthError, WindowLength};
 pub use limiter::{Limiter, LimiterBuilder, OnFull};
 pub use policy::Policy;
 pub use window::Window;
-
-pub use pacer::{Pace, PaceReason, Pacer, PacerBuilder, RateLimitInfo, RetryAfter};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use tollgate::{Class, Limiter, Pacer, Policy, RateLimitInfo};
+use tollgate::{Class, Limiter, Policy};
+use tollgate_client::{Pacer, RateLimitInfo};
 
 #[derive(Debug, Arbitrary)]
 struct Input<'a> {

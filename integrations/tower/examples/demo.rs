@@ -12,7 +12,7 @@
 //! - a naive client that fires as fast as one connection allows and
 //!   ignores every rate-limit field;
 //! - the pacing client: four workers sharing one key and one
-//!   `tollgate::Pacer`, pre-pacing on `X-RateLimit-Remaining`, honouring
+//!   `tollgate_client::Pacer`, pre-pacing on `X-RateLimit-Remaining`, honouring
 //!   `Retry-After`, with jitter.
 //!
 //! The run lasts 20 to 30 seconds and ends in the middle of a 10-second
@@ -116,7 +116,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
         run.as_secs_f64(),
         clock_time(end_secs)
     );
-    println!("and the pacing client (key {PACED_KEY:?}, {WORKERS} workers sharing one tollgate::Pacer), both POST /v1/companies.\n");
+    println!("and the pacing client (key {PACED_KEY:?}, {WORKERS} workers sharing one tollgate_client::Pacer), both POST /v1/companies.\n");
 
     let naive = Arc::new(Mutex::new(Tally::default()));
     let paced = Arc::new(Mutex::new(Tally::default()));

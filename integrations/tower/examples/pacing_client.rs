@@ -1,4 +1,4 @@
-//! A client that stays under the API's limits with tollgate's `Pacer`:
+//! A client that stays under the API's limits with tollgate-client's `Pacer`:
 //! it pre-paces when `X-RateLimit-Remaining` runs low (waiting until
 //! `X-RateLimit-Reset`), honours `Retry-After` on a 429, and, with several
 //! workers sharing one key, adds a random jitter of up to 500 ms.

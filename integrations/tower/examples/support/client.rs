@@ -1,6 +1,6 @@
 //! HTTP clients of the example API, shared by the `pacing_client` and
 //! `demo` examples: a naive one that fires as fast as it can, and one that
-//! paces itself with tollgate's [`Pacer`].
+//! paces itself with tollgate-client's [`Pacer`].
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -14,7 +14,8 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tollgate::{Clock, PaceReason, Pacer, RateLimitInfo, SystemClock};
+use tollgate::{Clock, SystemClock};
+use tollgate_client::{PaceReason, Pacer, RateLimitInfo};
 
 /// Added to every pre-pacing wait (until `X-RateLimit-Reset`): the
 /// server's clock may run a few milliseconds behind ours (the limiter's

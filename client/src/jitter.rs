@@ -10,11 +10,8 @@ use std::time::Duration;
 /// splitmix64 (Steele, Lea and Flood, 2014) over an atomic counter: each
 /// call takes the next value of the counter, so threads sharing one
 /// generator never draw the same output twice. Not for cryptography.
-///
-/// This is not limiter state, so it uses std's atomics directly rather
-/// than the loom switch in `crate::sync`.
 #[derive(Debug)]
-pub(super) struct Generator {
+pub(crate) struct Generator {
     state: AtomicU64,
 }
 
@@ -23,7 +20,7 @@ const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Generator {
     /// A generator whose sequence is fixed by `seed`.
-    pub(super) fn with_seed(seed: u64) -> Self {
+    pub(crate) fn with_seed(seed: u64) -> Self {
         Self {
             state: AtomicU64::new(seed),
         }
@@ -32,12 +29,12 @@ impl Generator {
     /// A generator with a random seed: std's `RandomState` is keyed from
     /// the operating system's randomness, and finishing an empty hasher
     /// yields a random `u64`.
-    pub(super) fn random() -> Self {
+    pub(crate) fn random() -> Self {
         Self::with_seed(RandomState::new().build_hasher().finish())
     }
 
     /// The next output.
-    pub(super) fn next(&self) -> u64 {
+    pub(crate) fn next(&self) -> u64 {
         // Relaxed: each call needs only its own value of the counter, which
         // the read-modify-write guarantees; the generator publishes no
         // other memory.
@@ -56,7 +53,7 @@ fn mix(mut z: u64) -> u64 {
 /// Maps `random` evenly onto zero to `max` inclusive, at nanosecond
 /// resolution: `random * (max + 1) / 2^64` nanoseconds. A `max` above
 /// `u64::MAX` nanoseconds (584 years) counts as that.
-pub(super) fn scale(random: u64, max: Duration) -> Duration {
+pub(crate) fn scale(random: u64, max: Duration) -> Duration {
     let span = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     // At most (2^64 - 1) * 2^64: fits in a u128.
     let nanos = u128::from(random)

@@ -1,4 +1,5 @@
-//! The client-side pacer through the public API (SPEC §6).
+//! The pacer through the public API: pre-pacing, `Retry-After`, the cap
+//! and the jitter.
 //!
 //! Checked here:
 //! - every row of `TABLE`: (status, header values, now, configuration,
@@ -6,17 +7,18 @@
 //! - the jitter stays within [base, base + max] for any random input and
 //!   from the pacer's own generator;
 //! - headers walked one by one give what the values given at once give;
-//! - the headers this crate's limiter renders pace a client as SPEC §4's
-//!   worked example says;
 //! - no header bytes, status or time make the pacer panic or wait past
 //!   `max_wait` plus the jitter;
 //! - every second from 1970 to 9999 written as an HTTP-date, in each of
 //!   its three forms, reads back as itself.
+//!
+//! That the core limiter's own headers pace a client is checked in
+//! `integrations/tower/tests/pacing.rs`, which depends on both crates.
 
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tollgate::{Class, Limiter, PaceReason, Pacer, PacerBuilder, Policy, RateLimitInfo};
+use tollgate_client::{PaceReason, Pacer, PacerBuilder, RateLimitInfo};
 
 /// 2025-05-06T00:00:00Z, a Tuesday and a minute boundary.
 const T: u64 = 1_746_489_600;
@@ -368,54 +370,6 @@ fn headers_walked_one_by_one() {
         Pacer::new().delay(429, &walked, NOW),
         Duration::from_secs(18)
     );
-}
-
-#[test]
-fn the_limiters_own_headers_pace_a_client() {
-    // SPEC §4's worked example: writes from an empty key at a minute
-    // boundary; the 10-second burst window of 20 binds first.
-    let limiter = Limiter::builder(Policy::default())
-        .capacity(100)
-        .build()
-        .unwrap();
-    let pacer = Pacer::new();
-    let start = Duration::from_secs(T);
-    let read = |decision: &tollgate::Decision| {
-        let mut info = RateLimitInfo::new();
-        for field in &decision.headers() {
-            assert!(info.record(field.name, field.value));
-        }
-        info
-    };
-    for n in 1..=20u32 {
-        let d = limiter.check_n_at("key_1", Class::WRITE, 1, start);
-        assert!(d.is_allowed());
-        let pace = pacer.pace(200, &read(&d), start);
-        if 20 - n < 5 {
-            // Under 5 left: wait for the burst window to turn over at T + 10.
-            assert_eq!(
-                (pace.reason(), pace.wait()),
-                (PaceReason::LowRemaining, 10 * SEC)
-            );
-        } else {
-            assert_eq!(
-                (pace.reason(), pace.wait()),
-                (PaceReason::Proceed, Duration::ZERO)
-            );
-        }
-    }
-    let denied = limiter.check_n_at("key_1", Class::WRITE, 1, start + 3 * SEC);
-    assert_eq!(denied.retry_after(), Some(7));
-    let pace = pacer.pace(429, &read(&denied), start + 3 * SEC);
-    assert_eq!(
-        (pace.reason(), pace.wait()),
-        (PaceReason::RetryAfter, 7 * SEC)
-    );
-    // Waiting that long is enough: the next call is admitted.
-    let after = start + 3 * SEC + pace.wait();
-    assert!(limiter
-        .check_n_at("key_1", Class::WRITE, 1, after)
-        .is_allowed());
 }
 
 /// Writes unix seconds as an HTTP-date, from a civil-date algorithm of its

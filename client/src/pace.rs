@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// How long to wait before the next call, and why: the answer of a
-/// [`Pacer`](super::Pacer).
+/// [`Pacer`](crate::Pacer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Pace {
     base: Duration,
@@ -19,13 +19,13 @@ impl Pace {
     }
 
     /// The wait the headers ask for, at most the pacer's
-    /// [`max_wait`](super::PacerBuilder::max_wait).
+    /// [`max_wait`](crate::PacerBuilder::max_wait).
     pub fn base(&self) -> Duration {
         self.base
     }
 
     /// The random part added on top of [`base`](Self::base): zero unless
-    /// the pacer is for a [shared key](super::PacerBuilder::shared_key).
+    /// the pacer is for a [shared key](crate::PacerBuilder::shared_key).
     pub fn jitter(&self) -> Duration {
         self.jitter
     }
@@ -36,7 +36,7 @@ impl Pace {
     }
 
     /// Whether the headers asked for more than
-    /// [`max_wait`](super::PacerBuilder::max_wait), which [`base`](Self::base)
+    /// [`max_wait`](crate::PacerBuilder::max_wait), which [`base`](Self::base)
     /// was cut down to.
     pub fn is_capped(&self) -> bool {
         self.capped
@@ -56,12 +56,12 @@ pub enum PaceReason {
     /// A 429 with a usable `Retry-After`, honoured as sent.
     RetryAfter,
     /// A 429 without a usable `Retry-After`: the pacer's
-    /// [`default_retry_after`](super::PacerBuilder::default_retry_after).
+    /// [`default_retry_after`](crate::PacerBuilder::default_retry_after).
     DefaultRetryAfter,
 }
 
 impl Pace {
-    pub(super) fn new(base: Duration, jitter: Duration, reason: PaceReason, capped: bool) -> Self {
+    pub(crate) fn new(base: Duration, jitter: Duration, reason: PaceReason, capped: bool) -> Self {
         Self {
             base,
             jitter,
