@@ -93,7 +93,7 @@ def start_server(args, log):
 
 
 def wrk(address, seconds, keys):
-    load = ["-s", os.path.join(ROOT, "ci", "load-keys.lua")] if keys > 1 else ["-H", "Authorization: Bearer key_load"]
+    load = ["-s", os.path.join(ROOT, "scripts", "load-keys.lua")] if keys > 1 else ["-H", "Authorization: Bearer key_load"]
     return subprocess.Popen(
         ["wrk", "-t1", "-c32", f"-d{seconds}s", *load, f"http://{address}{PATH}"],
         stdout=subprocess.PIPE,
@@ -157,7 +157,7 @@ def main():
     if o.keys > 1:
         layer_args = ["--capacity", str(max(o.keys, 100_000))]
     else:
-        layer_args = ["--policy", os.path.join(ROOT, "ci", "load-policy.toml")]
+        layer_args = ["--policy", os.path.join(ROOT, "scripts", "load-policy.toml")]
     pairs = []
     with tempfile.TemporaryDirectory() as work:
         for _ in range(o.pairs):

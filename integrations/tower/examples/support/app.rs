@@ -109,7 +109,7 @@ pub(crate) fn app<C: Clock + 'static>(layer: RateLimitLayer<C, ApiKey, InnerBody
 /// `routes` with three constant `X-RateLimit-*` fields added to every
 /// answer, as the layer adds them but with no key, no check and no
 /// rendering: the cost of the fields alone (the server's
-/// `--fields-only`). The values have the digits of `ci/load-policy.toml`'s.
+/// `--fields-only`). The values have the digits of `scripts/load-policy.toml`'s.
 pub(crate) fn with_constant_fields(routes: Router) -> impl App {
     const FIELDS: [(HeaderName, HeaderValue); 3] = [
         (

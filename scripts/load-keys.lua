@@ -1,4 +1,4 @@
--- wrk script of ci/load.sh with KEYS > 1: each request carries the next of
+-- wrk script of scripts/load.sh with KEYS > 1: each request carries the next of
 -- KEYS API keys (key_1, key_2, ..., then key_1 again). Every request is
 -- formatted once, in init, so that a request costs wrk a table lookup and
 -- not a string build: the load generator shares the machine with the

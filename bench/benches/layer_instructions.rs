@@ -3,8 +3,8 @@
 //! against the same inner service called directly.
 //!
 //! ```text
-//! cargo build --release -p tollgate-tower --example layer_instructions
-//! bin=target/release/examples/layer_instructions
+//! bin=$(cargo bench -p tollgate-bench --bench layer_instructions --no-run 2>&1 |
+//!     sed -n 's/.*(\(.*layer_instructions-[0-9a-f]*\)).*/\1/p')
 //! for row in bare reference_1k load_1; do
 //!     for n in 0 100000; do
 //!         valgrind --tool=callgrind --callgrind-out-file=/dev/null $bin $row $n 2>&1 |
@@ -21,7 +21,7 @@
 //! - `bare`: no layer.
 //! - `reference_1k`: the reference policy, 1,000 keys visited in turn
 //!   (`X-RateLimit-Limit: 1000`, small `Remaining`).
-//! - `load_1`: `ci/load-policy.toml`, the one key of `ci/load.sh` (every
+//! - `load_1`: `scripts/load-policy.toml`, the one key of `scripts/load.sh` (every
 //!   value a 10-digit number, as in the load test).
 //!
 //! At most 333 requests per key in 10 seconds are admitted under the
@@ -97,8 +97,11 @@ fn main() {
         args.first(),
         args.get(1).and_then(|n| n.parse::<u64>().ok()),
     ) else {
-        eprintln!("usage: layer_instructions bare|reference_1k|load_1 ITERATIONS");
-        std::process::exit(2);
+        // `cargo bench` passes `--bench`: list the rows and return.
+        println!(
+            "layer_instructions: run under callgrind with bare|reference_1k|load_1 ITERATIONS"
+        );
+        return;
     };
     let inner = service_fn(handler);
     let limited = |policy: Policy, keys: &[HeaderValue]| {
@@ -120,7 +123,7 @@ fn main() {
         }
         "load_1" => {
             let policy =
-                Policy::from_toml_str(include_str!("../../../ci/load-policy.toml")).unwrap();
+                Policy::from_toml_str(include_str!("../../scripts/load-policy.toml")).unwrap();
             let keys = vec![HeaderValue::from_static("Bearer key_load")];
             run(limited(policy, &keys), &keys, iterations);
         }

@@ -14,12 +14,12 @@
 #
 # Two workloads (KEYS):
 # - KEYS=1 (default): every request carries one key ("key_load") under
-#   ci/load-policy.toml, whose limits no run reaches: all requests go
+#   scripts/load-policy.toml, whose limits no run reaches: all requests go
 #   through the same counter word (the most contended case), and the three
 #   header values are 10-digit numbers, Remaining a new one each request.
 # - KEYS=N > 1: the server's default, the reference policy (1,000 reads a
 #   minute, 333 in 10 seconds), and requests rotating over N keys
-#   (ci/load-keys.lua), spread thin enough that none is limited: the
+#   (scripts/load-keys.lua), spread thin enough that none is limited: the
 #   values are those a client of the reference policy sees. N must leave
 #   each key under 1,000 requests a minute (and 333 in 10 seconds):
 #   50,000 keys allow about 833,000 requests per second.
@@ -78,13 +78,13 @@ if [ "$KEYS" -gt 1 ]; then
     # The reference policy; room for every key.
     start "$work/with.log" --capacity "$((KEYS > 100000 ? KEYS : 100000))"
     expected_limit=1000
-    wrk_keys=(-s ci/load-keys.lua)
+    wrk_keys=(-s scripts/load-keys.lua)
     workload="$KEYS keys in turn, reference policy"
 else
-    start "$work/with.log" --policy ci/load-policy.toml
+    start "$work/with.log" --policy scripts/load-policy.toml
     expected_limit=4294967295
     wrk_keys=(-H 'Authorization: Bearer key_load')
-    workload="one key, ci/load-policy.toml"
+    workload="one key, scripts/load-policy.toml"
 fi
 export KEYS
 start "$work/without.log" --no-limit
