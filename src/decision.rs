@@ -158,26 +158,28 @@ impl Decision {
         cost: u32,
         now: u64,
     ) -> Self {
-        if cost == 0 {
+        // One decision built in one place: the outcome, the counts it
+        // reports and the cost it is explained for.
+        let (outcome, seen, cost) = if cost == 0 {
             let outcome = if found.fits_all(1, limits) {
                 Outcome::Allowed
             } else {
                 Outcome::Denied
             };
-            return Self::from_windows(outcome, windows, limits, found, now, 1);
-        }
-        if limits.iter().any(|&l| l < cost) {
-            return Self::from_windows(Outcome::CostTooLarge, windows, limits, found, now, cost);
-        }
-        if !found.fits_all(cost, limits) {
-            return Self::from_windows(Outcome::Denied, windows, limits, found, now, cost);
-        }
-        let after = Tally {
-            index: found.index,
-            // Every count fits with the cost under a u32 limit.
-            count: found.count.map(|c| c.saturating_add(cost)),
+            (outcome, *found, 1)
+        } else if limits.iter().any(|&l| l < cost) {
+            (Outcome::CostTooLarge, *found, cost)
+        } else if found.fits_all(cost, limits) {
+            let after = Tally {
+                index: found.index,
+                // Every count fits with the cost under a u32 limit.
+                count: found.count.map(|c| c.saturating_add(cost)),
+            };
+            (Outcome::Allowed, after, cost)
+        } else {
+            (Outcome::Denied, *found, cost)
         };
-        Self::from_windows(Outcome::Allowed, windows, limits, &after, now, cost)
+        Self::from_windows(outcome, windows, limits, &seen, now, cost)
     }
 
     /// Builds a decision from the windows of one state.

@@ -98,7 +98,7 @@ impl<C: Clock> Limiter<C> {
 
     /// [`peek`](Self::peek) at `now`, a duration since the unix epoch.
     pub fn peek_at<K: Hash + ?Sized>(&self, key: &K, class: Class, now: Duration) -> Decision {
-        self.run::<Decision, K>(key, class, 0, now.as_secs())
+        self.peek_run(key, class, now.as_secs())
     }
 
     /// [`check_n`](Self::check_n) at `now`, a duration since the unix

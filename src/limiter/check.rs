@@ -102,7 +102,7 @@ impl Plan {
 }
 
 impl<C> Limiter<C> {
-    /// Checks (or peeks), reporting as `O` asks.
+    /// Checks (or, for a cost of 0, peeks), reporting as `O` asks.
     #[inline]
     pub(super) fn run<O: Report, K: Hash + ?Sized>(
         &self,
@@ -129,6 +129,45 @@ impl<C> Limiter<C> {
         }
     }
 
+    /// Peeks: [`run`](Self::run) for a cost of 0, on a path of its own
+    /// that reads and never counts.
+    #[inline]
+    pub(super) fn peek_run<K: Hash + ?Sized>(&self, key: &K, class: Class, now: u64) -> Decision {
+        let Some(cp) = self.policy.class_policy(class) else {
+            return Decision::unknown_class(now);
+        };
+        let plan = self.plans.get(class.index());
+        let separate = Separate(plan.map_or(&UNIT_LENGTHS, |p| &p.lengths));
+        match cp.windows.len() {
+            1 => self.peek_n::<1, K, _>(key, class, cp, separate, now),
+            2 => match plan.and_then(|p| p.packing.as_ref()) {
+                Some(packing) => self.peek_n::<2, K, _>(key, class, cp, packing, now),
+                None => self.peek_n::<2, K, _>(key, class, cp, separate, now),
+            },
+            3 => self.peek_n::<3, K, _>(key, class, cp, separate, now),
+            _ => self.peek_n::<MAX_WINDOWS, K, _>(key, class, cp, separate, now),
+        }
+    }
+
+    /// [`peek_run`](Self::peek_run) for a class of exactly `N` windows.
+    #[inline(always)]
+    fn peek_n<const N: usize, K: Hash + ?Sized, S: State<N>>(
+        &self,
+        key: &K,
+        class: Class,
+        cp: &ClassPolicy,
+        state: S,
+        now: u64,
+    ) -> Decision {
+        let Some(windows) = cp.windows.first_chunk::<N>() else {
+            return Decision::unknown_class(now);
+        };
+        let hash = self.hash(key, class);
+        let limits = self.limits::<N>(class, hash);
+        let home = self.table.home(hash, class.0);
+        self.read::<N, Decision, S>(&home, windows, &limits, state, 0, now)
+    }
+
     /// [`run`](Self::run) for a class of exactly `N` windows.
     #[inline(always)]
     fn decide_n<const N: usize, O: Report, K: Hash + ?Sized, S: State<N>>(
@@ -149,9 +188,7 @@ impl<C> Limiter<C> {
         let limits = self.limits::<N>(class, hash);
         let home = self.table.home(hash, class.0);
         if cost == 0 || limits.iter().any(|&l| l < cost) {
-            // A peek, or a cost no window can ever take: read, count nothing.
-            let seen = self.observe(&home, windows, state, now);
-            return O::report(Decision::judge(windows, &limits, &seen, cost, now), &seen);
+            return self.read_only(&home, windows, &limits, state, cost, now);
         }
         loop {
             let slot = match self.table.find(&home) {
@@ -161,7 +198,7 @@ impl<C> Limiter<C> {
                     Err(full) => return self.full(windows, &limits, now, cost, full.frees_at),
                 },
             };
-            let claim = Claim::new(slot);
+            let claim = Claim::new(&slot);
             let ask = Ask {
                 windows,
                 limits: &limits,
@@ -196,6 +233,36 @@ impl<C> Limiter<C> {
         }
     }
 
+    /// A peek, or a cost no window can ever take: reads, counts nothing.
+    #[inline(always)]
+    fn read<const N: usize, O: Report, S: State<N>>(
+        &self,
+        home: &Home,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        state: S,
+        cost: u32,
+        now: u64,
+    ) -> O {
+        let seen = self.observe(home, windows, state, now);
+        O::report(Decision::judge(windows, limits, &seen, cost, now), &seen)
+    }
+
+    /// [`read`](Self::read) out of line, so that the counting path keeps
+    /// its registers.
+    #[inline(never)]
+    fn read_only<const N: usize, O: Report, S: State<N>>(
+        &self,
+        home: &Home,
+        windows: &[Window; N],
+        limits: &[u32; N],
+        state: S,
+        cost: u32,
+        now: u64,
+    ) -> O {
+        self.read(home, windows, limits, state, cost, now)
+    }
+
     /// The key's windows at `now`, or empty windows if it is not tracked.
     #[inline]
     fn observe<const N: usize, S: State<N>>(
@@ -209,7 +276,7 @@ impl<C> Limiter<C> {
             let Some(slot) = self.table.find(home) else {
                 return Tally::fresh(windows, now);
             };
-            let claim = Claim::new(slot);
+            let claim = Claim::new(&slot);
             let seen = state.observe(slot.words(), windows, now.max(claim.floor));
             if claim.owns() {
                 return seen;

@@ -79,15 +79,15 @@ impl<'t> Slot<'t> {
 /// A check's hold on the slot it counts in: the slot as found, and the
 /// floor it counts at.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Claim<'t> {
-    pub(crate) slot: Slot<'t>,
+pub(crate) struct Claim<'s, 't> {
+    pub(crate) slot: &'s Slot<'t>,
     pub(crate) floor: u64,
 }
 
-impl<'t> Claim<'t> {
+impl<'s, 't> Claim<'s, 't> {
     /// Claims `slot` at the floor it has now.
     #[inline(always)]
-    pub(crate) fn new(slot: Slot<'t>) -> Self {
+    pub(crate) fn new(slot: &'s Slot<'t>) -> Self {
         Self {
             floor: slot.floor(),
             slot,
@@ -95,7 +95,7 @@ impl<'t> Claim<'t> {
     }
 }
 
-impl Owner for Claim<'_> {
+impl Owner for Claim<'_, '_> {
     #[inline(always)]
     fn owns(&self) -> bool {
         self.slot.still_owns(self.floor)
