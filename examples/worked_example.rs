@@ -1,4 +1,5 @@
-//! The worked example of SPEC §4, decision by decision: the write class of
+//! The worked example of `docs/behaviour.md` ("What a check decides"),
+//! decision by decision: the write class of
 //! the reference policy (60 a minute, 20 per 10 seconds) on one key, from
 //! a minute boundary T.
 //!
@@ -23,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .capacity(1_000)
         .build()?;
 
-    println!("tollgate: the SPEC §4 worked example (write class: 60 per minute, 20 per 10 s)");
+    println!("tollgate: the worked example (write class: 60 per minute, 20 per 10 s)");
     println!("T = {T} (a minute boundary)\n");
     println!(
         "{:>6}  {:>3}  {:<8} {:>5} {:>9} {:>10} {:>11}",

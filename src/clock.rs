@@ -1,6 +1,6 @@
 //! Where the time of a check comes from.
 //!
-//! Windows are aligned to the unix epoch (SPEC §3), so every clock here
+//! Windows are aligned to the unix epoch, so every clock here
 //! reports wall-clock time as a [`Duration`] since 1970-01-01T00:00:00Z.
 //! Limits work on whole seconds: a window is at least one second long, and
 //! `reset` and `retry_after` are whole seconds, so a clock that is a few
@@ -20,38 +20,23 @@
 //! finer than the one second a window needs). Elsewhere it falls back to
 //! [`SystemClock`].
 //!
-//! Measured side by side (`cargo bench`, criterion medians, the lowest of
-//! six runs on a shared 2-vCPU Xeon VM; see `BENCHMARKS.md`), one read
-//! costs:
-//!
-//! | clock | ns per read |
-//! |---|---:|
-//! | [`CoarseClock`] (the default) | 4.3 |
-//! | [`CachedClock`] (a time stored by the embedder) | 0.8 |
-//! | [`SystemClock`] (`SystemTime::now`, nanoseconds) | 38 |
-//! | `std::time::Instant::now` (monotonic, not epoch-aligned) | 26 |
-//! | quanta's TSC clock (governor's default) | 17 |
-//! | [`ManualClock`] | 0.8 |
-//!
-//! So the coarse read is about a tenth of [`SystemClock`]'s, and a small
-//! part of a check: the two compare-exchanges of a two-window class (15 ns
-//! for the bare operations) and the lookup cost more. The reasons it is
-//! the default: windows are whole seconds aligned to the unix epoch, so a
-//! check needs wall-clock seconds, not nanoseconds; a monotonic clock
-//! (`Instant`, a TSC) would need an offset to the epoch that drifts from
-//! the wall clock the windows are defined by; and of the wall clocks the
-//! coarse one is the cheapest, with no system call.
+//! A coarse read costs a few nanoseconds, about a tenth of
+//! [`SystemClock`]'s and a small part of a check (`BENCHMARKS.md` has the
+//! figures of every clock). The reasons it is the default: windows are
+//! whole seconds aligned to the unix epoch, so a check needs wall-clock
+//! seconds, not nanoseconds; a monotonic clock (`Instant`, a TSC) would
+//! need an offset to the epoch that drifts from the wall clock the windows
+//! are defined by; and of the wall clocks the coarse one is the cheapest,
+//! with no system call.
 //!
 //! # Cheaper still: a cached time
 //!
 //! [`CachedClock`] returns a time the embedder stores in memory and keeps
 //! current: from an event loop once per turn, or from a thread of its own
-//! every millisecond. A read is one load. A check saves less than the
-//! difference of the reads, likely because the read overlaps the lookup:
-//! 1.3 to 2.9 ns in five runs of six for a one-window class over 1,000
-//! keys (about 20 ns a check), and no more than the noise for a
-//! two-window class (`BENCHMARKS.md`). It is not the default
-//! because it needs that refresher, and the core starts no thread: a time
+//! every millisecond. A read is one load; a check saves less than the
+//! difference of the reads, since the read overlaps the lookup
+//! (`BENCHMARKS.md`). It is not the default because it needs that
+//! refresher, and the core starts no thread: a time
 //! nobody refreshes stands still.
 //!
 //! One caveat: rustix's vDSO lookup does not work under valgrind (the

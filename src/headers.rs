@@ -1,4 +1,4 @@
-//! Response header fields rendered from a decision (SPEC §5), without
+//! Response header fields rendered from a decision, without
 //! touching the heap.
 //!
 //! [`Decision::headers`] gives `X-RateLimit-Limit`, `X-RateLimit-Remaining`,

@@ -1,6 +1,6 @@
 //! Window lengths, as people write them: "10s", "1m", "1h", "1d".
 //!
-//! A window is a whole number of seconds, at least one (SPEC §2). The same
+//! A window is a whole number of seconds, at least one. The same
 //! text form is used for reading policy files and for the `window` field of
 //! the 429 body, so `"1m"` read from a file renders back as `"1m"`.
 

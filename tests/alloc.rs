@@ -1,4 +1,4 @@
-//! The hot path allocates nothing (SPEC §1, §7).
+//! The hot path allocates nothing.
 //!
 //! A counting global allocator wraps the system one; every check on a key
 //! the limiter already tracks — admitted, denied, a weighted check, a peek,

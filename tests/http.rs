@@ -1,4 +1,4 @@
-//! What a server sends (SPEC §5): header fields and the 429 body, byte for
+//! What a server sends: header fields and the 429 body, byte for
 //! byte, from decisions.
 
 use std::time::Duration;

@@ -4,8 +4,7 @@
 //! can afford one thread of its own that wakes every millisecond. Either
 //! can keep a [`CachedClock`] current, and a check then reads the time with
 //! one load instead of a call into the vDSO (`BENCHMARKS.md` has both
-//! reads and the checks that use them). The core spawns no thread (SPEC
-//! §1): keeping the time current is the embedder's, as is deciding which
+//! reads and the checks that use them). The core spawns no thread: keeping the time current is the embedder's, as is deciding which
 //! thread does it.
 //!
 //! What staleness costs is in the type's docs ("Staleness"): a cached

@@ -1,4 +1,4 @@
-//! A sequential reference model of a check (SPEC §4), and a harness that
+//! A sequential reference model of a check, and a harness that
 //! replays one sequence of operations against it and against a real
 //! [`Limiter`], comparing every field of every decision.
 //!
@@ -176,7 +176,7 @@ fn end_of(w: &Window, index: u64) -> u64 {
     index.saturating_add(1).saturating_mul(w.length().as_secs())
 }
 
-/// SPEC §4's figures for windows whose (effective) indexes and counts are
+/// The figures of a decision for windows whose (effective) indexes and counts are
 /// given: counts after the check when admitted, as found otherwise.
 fn figures(
     outcome: Outcome,

@@ -62,7 +62,7 @@
 //! The method is judged before the key: a method in no class gets its 405
 //! whatever key the request carries.
 //!
-//! The 429 body is SPEC §5's, from [`Decision::error_body`](tollgate::Decision::error_body):
+//! The 429 body is the core's, from [`Decision::error_body`](tollgate::Decision::error_body):
 //!
 //! ```json
 //! {"error":{"code":"rate_limited","message":"Rate limit exceeded.",

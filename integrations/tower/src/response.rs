@@ -99,7 +99,7 @@ struct ErrorDetail<'a> {
 }
 
 /// `{"error":{"code":..,"message":..,"request_id":..}}`: the shape of the
-/// 429 body (SPEC §5) without `details`.
+/// 429 body without `details`.
 fn error_json(code: &'static str, message: &'static str, id: &RequestId) -> Bytes {
     let body = ErrorBody {
         error: ErrorDetail {
@@ -166,7 +166,7 @@ pub(crate) fn method_not_allowed(allow: &HeaderValue, id: &RequestId) -> Respons
 }
 
 /// The answer to a decision that does not admit the request: 429 with
-/// the SPEC §5 body for a denial, a full table or a cost that can never
+/// the core's 429 body for a denial, a full table or a cost that can never
 /// fit; 500 for a class the limiter does not know (a misconfiguration,
 /// not the client's doing).
 pub(crate) fn refused(

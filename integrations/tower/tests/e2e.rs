@@ -5,7 +5,7 @@
 //! Time comes from a `ManualClock` in the server's limiter, so nothing
 //! sleeps and no assertion depends on how fast the machine is. Checked:
 //!
-//! - every SPEC §4–§5 field of admitted and denied requests, and the 429
+//! - every field of admitted and denied requests, and the 429
 //!   body field by field, request id included;
 //! - `Retry-After` honoured: the retry is admitted exactly then, and
 //!   denied one second earlier;
@@ -275,7 +275,7 @@ async fn a_denial_has_every_field_and_the_spec_body() {
             "request_id": "abc-123",
         }})
     );
-    // Byte for byte as SPEC §5 writes it.
+    // Byte for byte as docs/behaviour.md writes it.
     assert_eq!(
         r.body,
         r#"{"error":{"code":"rate_limited","message":"Rate limit exceeded.","details":{"limit":20,"window":"10s"},"request_id":"abc-123"}}"#

@@ -149,7 +149,7 @@ impl Refusal {
         }
     }
 
-    /// The whole JSON body: SPEC §5's shape without `details`, with the
+    /// The whole JSON body: the 429 body's shape without `details`, with the
     /// messages the crate docs give.
     pub fn body(self, request_id: &str) -> serde_json::Value {
         let (code, message) = match self {
