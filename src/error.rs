@@ -70,6 +70,22 @@ pub enum BuildError {
         /// Why.
         source: OverrideError,
     },
+    /// The memory for the table or the overrides could not be had: the
+    /// allocator refused it, or its size does not fit the address space.
+    Memory {
+        /// Bytes asked for (`usize::MAX` when the size itself overflows).
+        bytes: usize,
+    },
+    /// A class's limits, with the policy's overrides of it, need more bits
+    /// than a state word holds.
+    Limits {
+        /// The class's name.
+        class: String,
+        /// Bits its largest limits need.
+        needed: u32,
+        /// Bits a 128-bit state has for counts.
+        available: u32,
+    },
 }
 
 impl fmt::Display for BuildError {
@@ -82,6 +98,20 @@ impl fmt::Display for BuildError {
             Self::Overrides { source } => {
                 write!(f, "cannot install the policy's overrides: {source}")
             }
+            Self::Memory { bytes } => write!(
+                f,
+                "cannot allocate the limiter's memory ({bytes} bytes): lower the capacity or \
+                 the override capacity"
+            ),
+            Self::Limits {
+                class,
+                needed,
+                available,
+            } => write!(
+                f,
+                "the limits of class {class:?} need {needed} bits of counts, and a state holds \
+                 {available}: lower its limits or the policy's overrides of it"
+            ),
         }
     }
 }
@@ -90,7 +120,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Overrides { source } => Some(source),
-            Self::Capacity { .. } => None,
+            _ => None,
         }
     }
 }
@@ -116,11 +146,11 @@ pub enum OverrideError {
         /// The number of overrides the limiter holds.
         capacity: usize,
     },
-    /// A limit above what the class's counters hold. A class of two
-    /// nested windows keeps both counts in one word, sized when the
-    /// limiter is built (see [`Limiter::max_limits`](crate::Limiter::max_limits));
-    /// build with [`pack_windows(false)`](crate::LimiterBuilder::pack_windows)
-    /// for limits up to `u32::MAX` on every class.
+    /// A limit above what the class's counters hold. A state's counts
+    /// share one word, sized when the limiter is built (see
+    /// [`Limiter::max_limits`](crate::Limiter::max_limits)); build with
+    /// [`wide_states(true)`](crate::LimiterBuilder::wide_states) for
+    /// limits up to `u32::MAX` on every class of up to three windows.
     TooLarge {
         /// Position of the window (0 is the longest).
         window: usize,
@@ -144,7 +174,7 @@ impl fmt::Display for OverrideError {
             Self::TooLarge { window, max } => write!(
                 f,
                 "window {window} of the class holds limits up to {max}; \
-                 build the limiter with pack_windows(false) for larger ones"
+                 build the limiter with wide_states(true) for larger ones"
             ),
         }
     }

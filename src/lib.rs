@@ -137,20 +137,20 @@
 pub mod body;
 mod class;
 mod clock;
-mod counter;
 mod decision;
 mod error;
 pub mod headers;
 mod length;
 mod limiter;
 mod overrides;
-mod packed;
 pub mod policy;
+mod stamp;
 mod state;
 pub mod store;
 mod sync;
 mod table;
 mod window;
+mod word;
 
 pub use class::Class;
 pub use clock::{CachedClock, Clock, CoarseClock, ManualClock, SystemClock};

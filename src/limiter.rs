@@ -19,13 +19,11 @@ use crate::decision::Decision;
 use crate::error::OverrideError;
 use crate::headers::{policy_field, PolicyField};
 use crate::overrides::Overrides;
-use crate::packed::Packing;
 use crate::policy::{Policy, MAX_WINDOWS};
 #[cfg(all(test, loom))]
 use crate::state::Observed;
-use crate::table::{Layout, Table};
 use crate::window::Window;
-use check::Plan;
+use check::{Plan, Tables};
 
 /// A rate limiter: per (key, class) fixed-window counters in a table of
 /// fixed capacity.
@@ -37,9 +35,11 @@ use check::Plan;
 pub struct Limiter<C = CoarseClock> {
     clock: C,
     hasher: SeedableRandomState,
-    table: Table,
+    tables: Tables,
     overrides: Overrides,
     on_full: OnFull,
+    /// How much a live state may hold and be evicted for a new key.
+    evict_at_most: u32,
     /// Per class (by index), what a check needs of it.
     plans: Box<[Plan]>,
     policy: Policy,
@@ -58,17 +58,29 @@ impl<C> Limiter<C> {
 
     /// The (key, class) states currently held, live or ended.
     pub fn tracked(&self) -> usize {
-        self.table.occupied()
+        match &self.tables {
+            Tables::Narrow(t) => t.occupied(),
+            Tables::Wide(t) => t.occupied(),
+        }
     }
 
-    /// The number of state slots allocated (the capacity plus slack).
+    /// The number of state slots allocated: two per unit of capacity,
+    /// rounded up to whole buckets.
     pub fn slots(&self) -> usize {
-        self.table.slots()
+        match &self.tables {
+            Tables::Narrow(t) => t.slots(),
+            Tables::Wide(t) => t.slots(),
+        }
     }
 
-    /// Bytes the key table takes per slot (tag, floor and counters).
+    /// Bytes the key table takes per slot: its tag and state word, and its
+    /// share of the locks and floors (about 21 for states of 64 bits, 30
+    /// for states of 128).
     pub fn bytes_per_slot(&self) -> usize {
-        self.table.bytes_per_slot()
+        match &self.tables {
+            Tables::Narrow(t) => t.bytes_per_slot(),
+            Tables::Wide(t) => t.bytes_per_slot(),
+        }
     }
 }
 
@@ -183,8 +195,8 @@ impl<C> Limiter<C> {
         if limits.contains(&0) {
             return Err(OverrideError::ZeroLimit);
         }
-        if let Some(packing) = self.packing(class.index()) {
-            for (window, (&limit, max)) in limits.iter().zip(packing.max_limits()).enumerate() {
+        if let Some(plan) = self.plans.get(class.index()) {
+            for (window, (&limit, max)) in limits.iter().zip(plan.stamp.max_limits()).enumerate() {
                 if limit > max {
                     return Err(OverrideError::TooLarge { window, max });
                 }
@@ -218,15 +230,15 @@ impl<C> Limiter<C> {
 
     /// The largest limit each window of `class` can hold, longest window
     /// first: what [`set_override_limits`](Self::set_override_limits)
-    /// accepts. `u32::MAX` unless the class keeps two nested windows in one
-    /// word (see [`LimiterBuilder::pack_windows`]); `None` for an unknown
-    /// class.
+    /// accepts, window by window. [`set_override`](Self::set_override)
+    /// accepts the first as a primary limit: the burst it scales to fits
+    /// its window, which the layout makes sure of. Sized when the limiter
+    /// is built (see [`LimiterBuilder::wide_states`]); `None` for an
+    /// unknown class.
     pub fn max_limits(&self, class: Class) -> Option<Vec<u32>> {
         let cp = self.policy.class_policy(class)?;
-        Some(match self.packing(class.index()) {
-            Some(packing) => packing.max_limits().to_vec(),
-            None => vec![u32::MAX; cp.windows.len()],
-        })
+        let plan = self.plans.get(class.index())?;
+        Some(plan.stamp.max_limits()[..cp.windows.len()].to_vec())
     }
 
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`, with
@@ -250,8 +262,11 @@ impl<C> Limiter<C> {
     /// API: the reference model of the test suite uses it.
     #[cfg(feature = "test-hooks")]
     pub fn untracked_floor<K: Hash + ?Sized>(&self, key: &K, class: Class) -> Option<u64> {
-        self.table
-            .untracked_floor(&self.table.home(self.hash(key, class), class.0))
+        let hash = self.hash(key, class);
+        match &self.tables {
+            Tables::Narrow(t) => t.untracked_floor(&t.home(hash, class.0)),
+            Tables::Wide(t) => t.untracked_floor(&t.home(hash, class.0)),
+        }
     }
 
     fn hash<K: Hash + ?Sized>(&self, key: &K, class: Class) -> u64 {
@@ -260,27 +275,17 @@ impl<C> Limiter<C> {
         h.write_u8(class.0);
         h.finish()
     }
-
-    /// How class index `c` keeps its two windows in one word, if it does.
-    fn packing(&self, c: usize) -> Option<&Packing> {
-        self.plans.get(c)?.packing.as_ref()
-    }
-
-    /// How the state of class index `class` sits in a slot's words.
-    fn layout_of(&self, class: u8) -> Layout<'_> {
-        let c = usize::from(class);
-        match self.packing(c) {
-            Some(packing) => Layout::Packed(packing),
-            None => Layout::Words(self.policy.classes.get(c).map_or(&[], |cp| &cp.windows[..])),
-        }
-    }
 }
 
 #[cfg(all(test, loom))]
 impl<C> Limiter<C> {
-    /// Swaps in another table (a tiny one, for the loom models).
-    pub(crate) fn with_table(mut self, table: Table) -> Self {
-        self.table = table;
+    /// Swaps in a tiny table of `usable` slots per bucket, for the loom
+    /// models.
+    pub(crate) fn with_tiny_table(mut self, usable: usize) -> Self {
+        self.tables = match self.tables {
+            Tables::Narrow(_) => Tables::Narrow(crate::table::Table::tiny(usable)),
+            Tables::Wide(_) => Tables::Wide(crate::table::Table::tiny(usable)),
+        };
         self
     }
 }

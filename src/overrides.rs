@@ -42,19 +42,25 @@ fn stored(hash: u64) -> u64 {
 
 impl Overrides {
     /// Room for `capacity` distinct (key, class) overrides, in twice as
-    /// many entries so that probes stay short.
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            entries: (0..capacity.saturating_mul(2))
-                .map(|_| Entry {
-                    hash: AtomicU64::new(0),
-                    limits: std::array::from_fn(|_| AtomicU32::new(0)),
-                })
-                .collect(),
+    /// many entries so that probes stay short; `Err(bytes)` when the
+    /// memory cannot be had (`usize::MAX` when its size overflows).
+    pub(crate) fn new(capacity: usize) -> Result<Self, usize> {
+        let n = capacity.checked_mul(2).ok_or(usize::MAX)?;
+        let bytes = n
+            .checked_mul(std::mem::size_of::<Entry>())
+            .ok_or(usize::MAX)?;
+        let mut entries = Vec::new();
+        entries.try_reserve_exact(n).map_err(|_| bytes)?;
+        entries.extend((0..n).map(|_| Entry {
+            hash: AtomicU64::new(0),
+            limits: std::array::from_fn(|_| AtomicU32::new(0)),
+        }));
+        Ok(Self {
+            entries: entries.into_boxed_slice(),
             count: AtomicUsize::new(0),
             capacity,
             writer: Mutex::new(0),
-        }
+        })
     }
 
     /// How many overrides the table can hold.
@@ -178,7 +184,7 @@ mod tests {
 
     #[test]
     fn set_get_remove() {
-        let o = Overrides::new(4);
+        let o = Overrides::new(4).unwrap();
         let mut out = [0; 2];
         assert!(!o.get(7, &mut out));
         o.set(7, &[600, 200]).unwrap();
@@ -197,7 +203,7 @@ mod tests {
 
     #[test]
     fn colliding_homes_probe_on_and_a_full_table_refuses() {
-        let o = Overrides::new(2); // four entries
+        let o = Overrides::new(2).unwrap(); // four entries
         o.set(1, &[1]).unwrap();
         o.set(5, &[2]).unwrap(); // same home (mod 4), next entry
         let mut out = [0; 1];
@@ -210,7 +216,7 @@ mod tests {
         o.set(1, &[5]).unwrap();
         assert!(o.get(1, &mut out) && out == [5]);
         // Zero capacity holds nothing.
-        let none = Overrides::new(0);
+        let none = Overrides::new(0).unwrap();
         assert!(!none.get(1, &mut out));
         assert_eq!(none.set(1, &[1]), Err(()));
     }

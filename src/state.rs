@@ -2,21 +2,14 @@
 //! the interface the check path uses to read and count them, whatever
 //! their layout.
 //!
-//! Two layouts implement [`State`]: one word per window (`counter`), and
-//! two nested windows in one word (`packed`). Both read a word as the
-//! windows it stands for at a time `now` ([`Tally`]), admit a cost in
-//! every window or in none ([`Admission`]), and stop without writing when
-//! the key table takes the slot away under them ([`Owner`]).
+//! A state is one atomic word (`word`), laid out by its class (`stamp`):
+//! read at a time `now`, it stands for the class's windows ([`Tally`]); a
+//! check admits a cost in every window or in none ([`Admission`]), and
+//! stops without writing when the key table takes the slot away under it
+//! ([`Owner`]).
 
 use crate::policy::MAX_WINDOWS;
-use crate::sync::AtomicU64;
 use crate::window::Window;
-
-/// The word of a window that holds nothing: an empty current window
-/// whatever the window's length, in either layout. The key table resets
-/// reclaimed slots to it, so a slot can pass between classes with
-/// different windows.
-pub(crate) const NEUTRAL: u64 = 0;
 
 /// What a check saw of, or did to, the windows of one state, for any
 /// number of windows: the form the models and tests record.
@@ -95,8 +88,6 @@ pub(crate) enum Admission<T = Observed> {
 /// What one check asks of a state of `N` windows.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ask<'a, const N: usize> {
-    /// The class's windows, longest first.
-    pub(crate) windows: &'a [Window; N],
     /// The key's limit for each window.
     pub(crate) limits: &'a [u32; N],
     /// The time the check counts at, unix seconds.
@@ -107,15 +98,12 @@ pub(crate) struct Ask<'a, const N: usize> {
 
 /// Whether the slot a check works on is still its key's (see `table`).
 ///
-/// A check asks after every read of a word and before any exchange based
-/// on it, so that it never writes over a word of the slot's next owner.
+/// A check asks after every read of its word and before any exchange
+/// based on it, so that it never decides on, or writes over, a word of the
+/// slot's next owner.
 pub(crate) trait Owner {
-    /// The slot still belongs to the key, at the floor the check counts
-    /// at: gates every count.
+    /// The slot still belongs to the key.
     fn owns(&self) -> bool;
-    /// The slot still belongs to the key at all (waiting out a reclaim in
-    /// progress): gates taking back what the check counted.
-    fn keeps(&self) -> bool;
 }
 
 /// A state outside the key table: nothing can take it away.
@@ -128,26 +116,4 @@ impl Owner for Unshared {
     fn owns(&self) -> bool {
         true
     }
-    fn keeps(&self) -> bool {
-        true
-    }
-}
-
-/// How a check reads and counts the window words of one state of a class
-/// of `N` windows: one word per window (`counter::Separate`), or two
-/// nested windows in one word (`packed::Packing`).
-pub(crate) trait State<const N: usize>: Copy {
-    /// The windows at `now` (unix seconds).
-    fn observe(self, words: &[AtomicU64], windows: &[Window; N], now: u64) -> Tally<N>;
-    /// Admits `ask.cost` in every window or none, while `owner` owns the
-    /// slot.
-    fn admit(
-        self,
-        words: &[AtomicU64],
-        ask: &Ask<'_, N>,
-        owner: &impl Owner,
-    ) -> Admission<Tally<N>>;
-    /// Takes back an admission of `cost` counted in a slot whose floor was
-    /// raised under it, while `owner` keeps the slot.
-    fn undo(self, words: &[AtomicU64], admitted: &Tally<N>, cost: u32, owner: &impl Owner);
 }

@@ -11,6 +11,67 @@ pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(all(test, loom))]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
+/// A 128-bit atomic word: one `cmpxchg16b` per exchange on x86_64
+/// (portable-atomic detects it at run time), a load with one 16-byte move
+/// where the processor has AVX.
+#[cfg(not(all(test, loom)))]
+pub(crate) use portable_atomic::AtomicU128;
+
+/// Loom has no 128-bit atomics: the models stand one in with a mutex,
+/// which makes every operation indivisible, as `cmpxchg16b` does, and lets
+/// the model explore every order of them.
+#[cfg(all(test, loom))]
+#[derive(Debug)]
+pub(crate) struct AtomicU128(loom::sync::Mutex<u128>);
+
+#[cfg(all(test, loom))]
+impl AtomicU128 {
+    pub(crate) fn new(value: u128) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    fn value(&self) -> loom::sync::MutexGuard<'_, u128> {
+        // Poisoned only if a model thread panicked: the model has failed.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn load(&self, _: Ordering) -> u128 {
+        *self.value()
+    }
+
+    pub(crate) fn store(&self, value: u128, _: Ordering) {
+        *self.value() = value;
+    }
+
+    pub(crate) fn compare_exchange(
+        &self,
+        current: u128,
+        new: u128,
+        _: Ordering,
+        _: Ordering,
+    ) -> Result<u128, u128> {
+        let mut v = self.value();
+        if *v == current {
+            *v = new;
+            Ok(current)
+        } else {
+            Err(*v)
+        }
+    }
+
+    pub(crate) fn compare_exchange_weak(
+        &self,
+        current: u128,
+        new: u128,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u128, u128> {
+        self.compare_exchange(current, new, success, failure)
+    }
+}
+
 /// A mutual-exclusion lock for slow paths only (inserting a key, changing
 /// an override): parking_lot's outside loom, loom's inside it.
 #[derive(Debug, Default)]
@@ -71,9 +132,6 @@ impl Backoff {
         Self
     }
     pub(crate) fn spin(&self) {
-        loom::thread::yield_now();
-    }
-    pub(crate) fn snooze(&self) {
         loom::thread::yield_now();
     }
 }

@@ -2,20 +2,18 @@
 //!
 //! # Shape
 //!
-//! Slots are grouped in buckets of [`BUCKET_SLOTS`]; the eight tags of a
-//! bucket fill one 64-byte cache line, so finding a key reads at most two
-//! lines of tags. Each (key, class) hashes to two buckets (two-choice
-//! hashing keeps buckets evenly filled) and lives in at most one slot of
-//! them. A slot's counters live apart from the tags: one floor word and as
-//! many counter words as the policy's classes need at most (one for a
-//! class whose two windows share a word, see `packed`; one per window
-//! otherwise, see `counter`).
-//!
-//! The slots' words start at a cache line, so the slots of a bucket fill
-//! whole lines (two for the reference policy). In a table too large to stay
-//! in a core's caches, a lookup first starts loading every line it may need
-//! (see [`Table::prefetch`]), so that its misses overlap instead of
-//! following one another.
+//! Slots are grouped in buckets of one cache line: four tags and their
+//! four 64-bit state words (or, for classes whose state needs 128 bits,
+//! five tags and five 128-bit words in two lines; see `stamp`). Finding a
+//! tracked key and counting it therefore touches the line of its bucket
+//! and nothing else. Each (key, class) hashes to two buckets and lives in
+//! at most one slot of them: a new key takes the bucket with more room
+//! (two-choice hashing keeps buckets evenly filled), so about a quarter of
+//! the keys of a well-filled table live in their second bucket, whose line
+//! a lookup loads only when the first does not hold the key. A table has
+//! two slots per unit of capacity. In a table too large for a core's
+//! caches, a lookup starts loading both lines at once (see
+//! [`Table::prefetch`]), so that their misses overlap.
 //!
 //! ```text
 //! tag:   63            16 15     8 7      0
@@ -30,166 +28,112 @@
 //!
 //! # Protocol
 //!
-//! Lookup is lock-free: read the tags (`Acquire`), then work on the slot's
-//! words, then re-read the slot's tag. If the tag changed, the slot was
-//! reclaimed under the check; the check undoes what it counted and starts
-//! again — unless the tag changed: then the reclaim's reset discarded the
-//! count, and the words may hold the next owner's state, which the check
-//! must not touch (its window indexes, in other units, can be equal
-//! numbers). An undo therefore releases only while the slot keeps its tag,
-//! and while the tag reads "reclaiming" it waits for the reclaim to end (a
-//! reclaim that gives up restores the tag). While it works on the words, a
-//! check also re-reads the tag (and
-//! the floor) after every read of a word and before any exchange based on
-//! that value (`counter::admit_while`), and stops without writing if the
-//! slot is no longer its own: it never writes over a word that belongs to
-//! the slot's next owner, which it could misread (another class's windows,
-//! or a window it takes for stale when its clock is ahead).
+//! A check is lock-free: it reads the tags (`Acquire`), then the slot's
+//! word (`Acquire`), then the slot's tag again; if the tag changed, the
+//! slot was taken from the key under the check, and the check looks the
+//! key up again without writing. It asks again after every failed
+//! exchange, and it decides (admits, denies or reports) only on a word it
+//! read while the slot was the key's (see `word`).
 //!
-//! Inserting a key and reclaiming a slot happen under the locks of both of
-//! the key's buckets (parking_lot mutexes, in index order), so a key is
-//! never inserted twice. A slot may be reclaimed when every window of its
-//! state has ended (or holds nothing) at the inserter's time:
+//! Inserting a key and taking a slot from another key happen under the
+//! locks of the key's buckets (parking_lot mutexes, one per pair of
+//! buckets, taken in index order), so a key is never inserted twice. A
+//! slot is taken from its owner when its state holds nothing live at the
+//! inserter's time (every window with a count has ended), or, when the
+//! table is full, when its state holds little (see "Eviction"):
 //!
 //! 1. store tag 1 (reclaiming);
-//! 2. for each window word: re-read it, and if it now holds a live window
-//!    give up; else compare-exchange it to the neutral word with `Release`
-//!    — a failed exchange also gives up;
-//! 3. store the slot's floor and then the new tag (`Release`).
+//! 2. compare-exchange the word, from the value judged, to the new owner's
+//!    first word, with `Release`; a failure (the old owner counted
+//!    meanwhile) judges the new value again, and gives up if it no longer
+//!    qualifies: the old tag is stored back (`Release`), and nothing else
+//!    changed;
+//! 3. store the new owner's tag (`Release`).
 //!
-//! Giving up puts back the words already reset (a compare-exchange from the
-//! neutral word to the value reset, which fails if a check of the old
-//! owner counted in the word meanwhile) and restores the old tag. A word
-//! left neutral means "empty" to the old owner too. They held nothing live at the
-//! inserter's time, but a check of the old owner at an older time (a
-//! straggler) would find its ended window empty and count in it again, so
-//! before restoring the tag a reclaim that reset any word raises the
-//! slot's floor (and its bucket's) to its time: the old owner keeps its
-//! slot but never again counts below that time.
-//!
-//! A check's exchange can succeed after a reset only if the word holds, by
-//! value, what the check read before the reset: every value the reset or a
-//! later owner writes is acquired by the read that returns it, whose tag
-//! re-check then fails. The one value a reset writes that an old owner can
-//! have read is the neutral word itself: in a slot that was never counted
-//! in (every word neutral), which is never reclaimed since its owner's
-//! first check is on its way (see "Fresh slots"), or in a word that a
-//! reclaim reset and then gave up on, which it puts back.
-//!
-//! A check that counted into a word after step 2 reset it read a value
-//! released by the reclaimer, so its re-read of the tag sees step 1 or a
-//! later tag, and it undoes its count; if that later tag is the old one
-//! restored, the re-read acquires the restore and then sees the raised
-//! floor, which differs from the floor the check counted at, and it undoes
-//! its count too. A check therefore counts only at the floor its slot has
-//! when it re-reads the tag. A check that counted before step 2 either made the
-//! word live (the reclaimer gives up) or counted into a window that had
-//! already ended at the reclaimer's time; that count is dropped with the
-//! slot, and no later check of the key can count in that window again
-//! because of the floor.
+//! A check of the old owner whose word read returns the new owner's word,
+//! or any later value, is acquired from step 2's `Release` (every later
+//! write is a read-modify-write of the word, which continues its release
+//! sequence), so its tag read sees step 1 or later, and it stops. A check
+//! that read the old owner's word before step 2 decides on a value the
+//! key held, and an exchange from that value succeeds only if the word
+//! still holds it: every word the next owner writes differs from every
+//! word the old owner held, because the next owner's state starts at the
+//! inserter's time or later while the old owner's stamp is strictly
+//! earlier (ended windows end by the inserter's time; eviction takes only
+//! states stamped in an earlier second), and every state word carries its
+//! stamp in the same field (`stamp`). So an exchange from an old owner's
+//! value either lands before step 2, in the old owner's state (which step
+//! 2's exchange then fails on and judges again), or fails.
 //!
 //! # Fresh slots
 //!
-//! A slot whose words are all neutral was published and not yet counted
-//! in: its owner's first check, which follows the insert at once, is on
-//! its way. Such a slot is treated as live (freeing "in a second"), so
-//! that the check never exchanges from a neutral word that has meanwhile
-//! been reset for another key. A first check always counts (the cost was
-//! checked against the limits before the insert), so a slot stays fresh
-//! only while that check runs.
+//! A word whose counts are all zero was published and not yet counted in:
+//! its owner's first check, which follows the insert at once, is on its
+//! way. Such a slot is never taken, so that no check exchanges from a
+//! value its next owner could write again.
 //!
 //! # Floors
 //!
-//! A key whose slot was reclaimed at time `R` must never count in a window
-//! that ended before `R` (a straggling clock would reopen it). Each bucket
-//! keeps, under its lock, the latest time at which one of its slots was
-//! reclaimed (or reset and given up); a key inserted into either of its buckets takes the larger of
-//! the two as its slot's floor, and every check of the slot counts at
-//! `max(now, floor)`.
+//! A key whose state was taken must never count again in a window the
+//! state counted in: a clock stepping back would reopen it, and its count
+//! is gone. So the state's floor is kept: for state whose windows have
+//! all ended, the end of its last window; for evicted state, its stamp. A
+//! key inserted again starts its state at `max(now, floor)` (a check at an
+//! earlier time counts in the windows of the floor: see `stamp`). Each
+//! pair of buckets keeps, under its lock, the floors of the last three
+//! states taken from it with a 32-bit digest of their keys (ghosts), and a
+//! catch-all floor: when a fourth ghost arrives, the lowest floor of the
+//! four moves to the catch-all, which every key inserted into the pair
+//! takes. A key that never saw a time counts at its own time, unless more
+//! than three states of its bucket pair were taken at floors ahead of it.
+//!
+//! # Eviction
+//!
+//! When both buckets of a new key hold only live state, the new key may
+//! take the slot of a state that holds at most `evict_at_most` (the
+//! builder's bound) in every current window and was last counted in an
+//! earlier second: the one with the least count, and of those the one
+//! counted longest ago. Its key, if it comes back, starts again at its
+//! stamp: the windows it was in, from zero, so eviction admits that key at
+//! most what it held, once per eviction. A state holding more is never
+//! taken while any of its windows is live.
 
+mod bucket;
+mod floors;
 mod reclaim;
 mod slot;
 
-pub(crate) use slot::{Claim, Slot};
+pub(crate) use bucket::{Bucket, Narrow, Wide};
+pub(crate) use reclaim::Rules;
+pub(crate) use slot::Slot;
 
-use crate::counter;
-use crate::packed::Packing;
-use crate::state::NEUTRAL;
-use crate::sync::{AtomicU64, Mutex, Ordering};
-use crate::window::Window;
+use crate::error::BuildError;
+use crate::sync::{Mutex, Ordering};
+use floors::Floors;
 
-/// Slots per bucket: one cache line of tags.
-pub(crate) const BUCKET_SLOTS: usize = 8;
 /// The largest capacity a table accepts, in tracked states.
 pub(crate) const MAX_CAPACITY: usize = 1 << 31;
 
-/// The size from which a table prefetches a lookup's lines: below it (about
-/// 6,700 states of the reference policy, 39 bytes each), a table in use is
-/// likely to stay in a core's second-level cache (2 MB and more on current
-/// servers), where the extra loads cost a check more than they save.
-const PREFETCH_FROM: usize = 256 * 1024;
+/// Slots per unit of capacity.
+const SLOTS_PER_STATE: usize = 2;
 
-/// Words of a 64-byte cache line.
-const LINE_WORDS: usize = 8;
+/// Buckets per lock (and per set of floors).
+const BUCKETS_PER_STRIPE: usize = 2;
+
+/// The size from which a table prefetches a lookup's lines: below it, a
+/// table in use is likely to stay in a core's second-level cache (2 MB
+/// and more on current servers), where the extra loads cost a check more
+/// than they save.
+const PREFETCH_FROM: usize = 256 * 1024;
 
 const EMPTY: u64 = 0;
 const RECLAIMING: u64 = 1;
 const FINGERPRINT_BITS: u32 = 48;
 
-/// The index of slot `j` of bucket `b`.
-#[expect(
-    clippy::arithmetic_side_effects,
-    reason = "b < buckets and j < BUCKET_SLOTS, and buckets * BUCKET_SLOTS slots were allocated"
-)]
-const fn slot_index(b: usize, j: usize) -> usize {
-    b * BUCKET_SLOTS + j
-}
-
-/// How many words into `words` its first cache line boundary lies (0 if
-/// the words were not 8 bytes each; loom's are, and its tiny tables work
-/// the same at any offset).
-fn line_start(words: &[AtomicU64]) -> usize {
-    if std::mem::size_of::<AtomicU64>() != 8 {
-        return 0;
-    }
-    // The address only, to find where lines begin.
-    let into_line = (words.as_ptr() as usize % 64) / 8;
-    LINE_WORDS.wrapping_sub(into_line) % LINE_WORDS
-}
-
 /// The class index held in a tag.
 fn class_of(tag: u64) -> u8 {
     u8::try_from((tag >> 8) & 0xFF).unwrap_or(u8::MAX)
 }
-
-/// How a class's state sits in a slot's window words.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Layout<'w> {
-    /// One word per window (see `counter`).
-    Words(&'w [Window]),
-    /// Two nested windows in the first word (see `packed`).
-    Packed(&'w Packing),
-}
-
-impl Layout<'_> {
-    /// When window word `i` of a state holding live state at `now` frees
-    /// up: the end of its last window with a count, or `None` if it holds
-    /// nothing live.
-    fn live_end(&self, i: usize, word: u64, now: u64) -> Option<u64> {
-        match self {
-            Self::Words(windows) => windows.get(i).and_then(|w| {
-                let (index, count) = counter::view(word, w.index_at(now));
-                (count > 0).then(|| w.end_of(index))
-            }),
-            Self::Packed(p) => (i == 0).then(|| p.live_end(word, now)).flatten(),
-        }
-    }
-}
-
-/// A bucket's tags, aligned to a cache line.
-#[repr(align(64))]
-#[derive(Debug)]
-struct Tags([AtomicU64; BUCKET_SLOTS]);
 
 /// Where a (key, class) may live, from its seeded hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,74 +143,75 @@ pub(crate) struct Home {
     buckets: [usize; 2],
 }
 
-/// The table.
+/// The table, of buckets `B`.
 #[derive(Debug)]
-pub(crate) struct Table {
-    tags: Box<[Tags]>,
-    /// Per bucket: the latest reclaim time (unix seconds).
-    floors: Box<[Mutex<u64>]>,
-    /// Per slot: `[floor, window words...]`, from index `base` on.
-    words: Box<[AtomicU64]>,
-    /// The first word of `words` that starts a cache line: the slots of a
-    /// bucket (8 × stride words) then fill `stride` whole lines.
-    base: usize,
+pub(crate) struct Table<B: Bucket> {
+    buckets: Box<[B]>,
+    /// Per pair of buckets: the lock inserts take, and the floors of the
+    /// states taken from it.
+    stripes: Box<[Mutex<Floors>]>,
     /// Whether lookups [`prefetch`](Self::prefetch): tables of at least
     /// [`PREFETCH_FROM`] bytes.
     prefetch: bool,
-    /// Window words per slot.
-    width: usize,
     /// Slots of each bucket that inserts use in the tiny tables of the
     /// loom models (all of them otherwise).
     #[cfg(all(test, loom))]
     usable: usize,
 }
 
-impl Table {
-    /// A table with room for `capacity` states of up to `width` windows.
+impl<B: Bucket> Table<B> {
+    /// A table with room for `capacity` states: `2 * capacity` slots,
+    /// rounded up to whole buckets (at least two). Two-choice hashing into
+    /// buckets of four at half load leaves both buckets of a new key full
+    /// about once in 100,000 insertions into a table filled to capacity
+    /// (a simulation); eviction makes room then.
     ///
-    /// Allocates `capacity * 3/2` slots, rounded up to whole buckets (at
-    /// least two). A new key goes to the emptier of its two buckets of
-    /// eight; at two-thirds load the chance that both are full is
-    /// negligible (a simulation of 10^5 keys in 1.5 * 10^5 slots saw no
-    /// failure in any run, where 5/4 slots failed about once per 5,000
-    /// insertions), so `capacity` live states fit.
-    pub(crate) fn new(capacity: usize, width: usize) -> Option<Self> {
+    /// # Errors
+    ///
+    /// [`BuildError::Capacity`] for a capacity of 0 or above
+    /// [`MAX_CAPACITY`]; [`BuildError::Memory`] when the memory cannot be
+    /// had.
+    pub(crate) fn new(capacity: usize) -> Result<Self, BuildError> {
         if capacity == 0 || capacity > MAX_CAPACITY {
-            return None;
+            return Err(BuildError::Capacity {
+                requested: capacity,
+                max: MAX_CAPACITY,
+            });
         }
-        let slots = capacity.checked_add(capacity / 2)?;
-        let buckets = slots.div_ceil(BUCKET_SLOTS).max(2);
-        let words = buckets
-            .checked_mul(BUCKET_SLOTS)?
-            .checked_mul(width.checked_add(1)?)?;
-        // Room to start the slots at a line boundary.
-        let words: Box<[AtomicU64]> = (0..words.checked_add(LINE_WORDS - 1)?)
-            .map(|_| AtomicU64::new(NEUTRAL))
-            .collect();
-        let base = line_start(&words);
-        let bytes = buckets
-            .saturating_mul(std::mem::size_of::<Tags>())
-            .saturating_add(words.len().saturating_mul(std::mem::size_of::<AtomicU64>()));
-        Some(Self {
-            tags: (0..buckets)
-                .map(|_| Tags(std::array::from_fn(|_| AtomicU64::new(EMPTY))))
-                .collect(),
-            floors: (0..buckets).map(|_| Mutex::new(0)).collect(),
-            words,
-            base,
+        let memory = |bytes: usize| BuildError::Memory { bytes };
+        let slots = capacity
+            .checked_mul(SLOTS_PER_STATE)
+            .ok_or(memory(usize::MAX))?;
+        let count = slots.div_ceil(B::SLOTS).max(2);
+        let stripe_count = count.div_ceil(BUCKETS_PER_STRIPE);
+        let bytes = count
+            .saturating_mul(std::mem::size_of::<B>())
+            .saturating_add(stripe_count.saturating_mul(std::mem::size_of::<Mutex<Floors>>()));
+        let mut buckets = Vec::new();
+        buckets
+            .try_reserve_exact(count)
+            .map_err(|_| memory(bytes))?;
+        buckets.extend((0..count).map(|_| B::empty()));
+        let mut stripes = Vec::new();
+        stripes
+            .try_reserve_exact(stripe_count)
+            .map_err(|_| memory(bytes))?;
+        stripes.extend((0..stripe_count).map(|_| Mutex::new(Floors::default())));
+        Ok(Self {
+            buckets: buckets.into_boxed_slice(),
+            stripes: stripes.into_boxed_slice(),
             prefetch: bytes >= PREFETCH_FROM,
-            width,
             #[cfg(all(test, loom))]
-            usable: BUCKET_SLOTS,
+            usable: B::SLOTS,
         })
     }
 
     /// A table of two buckets that use only `usable` slots each, so that a
     /// model checker sees a full table after a handful of keys.
     #[cfg(all(test, loom))]
-    pub(crate) fn tiny(usable: usize, width: usize) -> Self {
-        let mut table = Self::new(1, width).expect("capacity 1 is valid");
-        table.usable = usable.clamp(1, BUCKET_SLOTS);
+    pub(crate) fn tiny(usable: usize) -> Self {
+        let mut table = Self::new(1).expect("capacity 1 is valid");
+        table.usable = usable.clamp(1, B::SLOTS);
         table
     }
 
@@ -280,20 +225,22 @@ impl Table {
         }
         #[cfg(not(all(test, loom)))]
         {
-            BUCKET_SLOTS
+            B::SLOTS
         }
     }
 
     /// Slots in the table.
     pub(crate) fn slots(&self) -> usize {
-        self.tags.len().saturating_mul(BUCKET_SLOTS)
+        self.buckets.len().saturating_mul(B::SLOTS)
     }
 
-    /// Bytes of table memory per slot: tag, floor and window words.
+    /// Bytes of table memory per slot (its share of the buckets, the
+    /// locks and the floors), rounded up.
     pub(crate) fn bytes_per_slot(&self) -> usize {
-        std::mem::size_of::<AtomicU64>()
-            .saturating_mul(self.width.saturating_add(2))
-            .saturating_add(std::mem::size_of::<Mutex<u64>>().div_ceil(BUCKET_SLOTS))
+        let per_stripe = std::mem::size_of::<B>()
+            .saturating_mul(BUCKETS_PER_STRIPE)
+            .saturating_add(std::mem::size_of::<Mutex<Floors>>());
+        per_stripe.div_ceil(B::SLOTS.saturating_mul(BUCKETS_PER_STRIPE))
     }
 
     /// The buckets and tag of a (key, class) with seeded hash `hash`.
@@ -303,7 +250,7 @@ impl Table {
         // A second, independent-looking spread of the hash picks buckets.
         let mut m = (hash ^ (hash >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         m ^= m >> 32;
-        let n = self.tags.len() as u64;
+        let n = self.buckets.len() as u64;
         // Fast range reduction: (x * n) >> 32 for 32-bit x is below n.
         let b0 = ((m >> 32).wrapping_mul(n)) >> 32;
         let mut b1 = ((m & 0xFFFF_FFFF).wrapping_mul(n)) >> 32;
@@ -321,42 +268,18 @@ impl Table {
         }
     }
 
-    /// Starts reading every cache line a lookup of `home` can need: the
-    /// second bucket's tags and both buckets' slots (the first bucket's
-    /// tags are read at once by [`find`](Self::find)).
-    ///
-    /// Which slot's words a check works on depends on the tags, so without
-    /// this the check waits for the tag line and only then for the slot's
-    /// line: two memory latencies in a row when the table has outgrown the
-    /// caches (a server with many keys, whose requests evict the table's
-    /// lines between two checks of a key). Loading the lines up front makes
-    /// their misses overlap. Tables below [`PREFETCH_FROM`] skip it.
-    ///
-    /// The values are discarded. (The loom models' tables are tiny: they
-    /// never prefetch, so the models do not explore these loads.)
+    /// Starts reading both lines a lookup of `home` may need, so that
+    /// their misses overlap instead of following one another. The values
+    /// are discarded. Tables below [`PREFETCH_FROM`] skip it. (The loom
+    /// models' tables are tiny: they never prefetch.)
     #[inline(always)]
     fn prefetch(&self, home: &Home) {
         if self.prefetch {
-            // A bucket's slots fill `stride` whole lines (see `base`): one
-            // word of each (two lines for the reference policy).
-            let stride = self.width.wrapping_add(1);
             let mut seen = 0;
-            for b in home.buckets {
-                let start = self
-                    .base
-                    .wrapping_add(slot_index(b, 0).wrapping_mul(stride));
-                for line in 0..stride {
-                    let i = start.wrapping_add(line.wrapping_mul(LINE_WORDS));
-                    if let Some(w) = self.words.get(i) {
-                        // Relaxed: the value is discarded; the load only
-                        // brings the line in.
-                        seen ^= w.load(Ordering::Relaxed);
-                    }
+            for &b in &home.buckets {
+                if let Some(bucket) = self.buckets.get(b) {
+                    seen ^= bucket.touch();
                 }
-            }
-            if let Some(tags) = self.tags.get(home.buckets[1]) {
-                // Relaxed: as above.
-                seen ^= tags.0[0].load(Ordering::Relaxed);
             }
             std::hint::black_box(seen);
         }
@@ -364,70 +287,30 @@ impl Table {
 
     /// Finds the slot of a tracked key, without locking.
     #[inline(always)]
-    pub(crate) fn find(&self, home: &Home) -> Option<Slot<'_>> {
+    pub(crate) fn find(&self, home: &Home) -> Option<Slot<'_, B::Word>> {
         self.prefetch(home);
         for &b in &home.buckets {
-            for (j, tag) in self.tags[b].0[..self.usable()].iter().enumerate() {
-                // Acquire: pairs with the Release that published the tag, so
-                // the slot's floor is visible.
+            let Some(bucket) = self.buckets.get(b) else {
+                continue;
+            };
+            let (tags, words) = (bucket.tags(), bucket.words());
+            for (tag, word) in tags.iter().zip(words).take(self.usable()) {
+                // Acquire: pairs with the Release that published the tag,
+                // so the slot's first word is visible.
                 let t = tag.load(Ordering::Acquire);
                 if t >> 8 == home.ident {
-                    return Some(self.slot_with(slot_index(b, j), t, tag));
+                    return Some(Slot::new(t, tag, word));
                 }
             }
         }
         None
     }
 
-    #[inline]
-    fn tag(&self, index: usize) -> &AtomicU64 {
-        &self.tags[index / BUCKET_SLOTS].0[index % BUCKET_SLOTS]
-    }
-
-    #[expect(
-        clippy::arithmetic_side_effects,
-        reason = "index < slots, and base + (width + 1) * slots is at most the length of an \
-                  allocation"
-    )]
-    #[inline]
-    fn stride(&self, index: usize) -> &[AtomicU64] {
-        let stride = self.width + 1;
-        let start = self.base + index * stride;
-        &self.words[start..start + stride]
-    }
-
-    /// Slot `index`, seen with tag `tag`.
-    #[inline]
-    fn slot(&self, index: usize, tag: u64) -> Slot<'_> {
-        self.slot_with(index, tag, self.tag(index))
-    }
-
-    /// Slot `index`, seen with tag `tag` in `tag_word`, its tag.
-    #[inline(always)]
-    fn slot_with<'t>(&'t self, index: usize, tag: u64, tag_word: &'t AtomicU64) -> Slot<'t> {
-        // A stride is `width + 1` words: the floor, then the window words
-        // (none if the width is 0), so neither index can be out of range.
-        let stride = self.stride(index);
-        let (floor_word, words) = (&stride[0], &stride[1..]);
-        Slot {
-            tag,
-            tag_word,
-            floor_word,
-            words,
-        }
-    }
-
-    /// The window words of slot `index`.
-    #[inline]
-    fn words_at(&self, index: usize) -> &[AtomicU64] {
-        self.stride(index).get(1..).unwrap_or(&[])
-    }
-
     /// Number of slots holding a key (for tests and statistics).
     pub(crate) fn occupied(&self) -> usize {
-        self.tags
+        self.buckets
             .iter()
-            .flat_map(|t| t.0.iter())
+            .flat_map(|b| b.tags())
             // Relaxed: a statistic.
             .filter(|t| t.load(Ordering::Relaxed) > RECLAIMING)
             .count()

@@ -40,13 +40,13 @@ fn assert_no_alloc(what: &str, mut op: impl FnMut() -> Decision) -> Decision {
     d
 }
 
-/// A limiter of the reference policy on `clock`, its windows in one word
-/// if `pack`.
-fn reference_limiter<C: Clock>(clock: C, pack: bool) -> Limiter<C> {
+/// A limiter of the reference policy on `clock`, with 128-bit states if
+/// `wide`.
+fn reference_limiter<C: Clock>(clock: C, wide: bool) -> Limiter<C> {
     Limiter::builder(Policy::default())
         .clock(clock)
         .capacity(1_000)
-        .pack_windows(pack)
+        .wide_states(wide)
         .build()
         .unwrap()
 }
@@ -58,15 +58,15 @@ fn checks_on_tracked_keys_and_peeks_allocate_nothing() {
     drop(std::hint::black_box(Box::new(7u64)));
     assert_eq!(region.change().allocations, 1);
 
-    // Both layouts: the reference policy's windows in one word, and a
-    // word per window.
-    for pack in [true, false] {
+    // Both widths of state word: 64 bits (the reference policy's) and
+    // 128.
+    for wide in [false, true] {
         let t = 1_746_489_600;
         let clock = ManualClock::new(Duration::from_secs(t));
-        let limiter = reference_limiter(clock.clone(), pack);
-        let coarse = reference_limiter(CoarseClock, pack);
+        let limiter = reference_limiter(clock.clone(), wide);
+        let coarse = reference_limiter(CoarseClock, wide);
         let cached_clock = CachedClock::at(Duration::from_secs(t));
-        let cached = reference_limiter(cached_clock.clone(), pack);
+        let cached = reference_limiter(cached_clock.clone(), wide);
 
         // Track the keys first: inserting a key is not the hot path.
         assert!(cached.check("key_1", Class::READ).is_allowed());

@@ -27,16 +27,20 @@ fn config() -> impl Strategy<Value = Config> {
         any::<u64>(),
         0u64..120_000,
         any::<bool>(),
+        prop_oneof![1 => Just(0u32), 3 => Just(1u32), 1 => 2u32..=4],
     )
         .prop_map(
-            |(policy, capacity, override_capacity, allow, seed, start_ms, pack)| Config {
-                policy,
-                capacity,
-                override_capacity,
-                on_full: if allow { OnFull::Allow } else { OnFull::Deny },
-                seed,
-                start_ms,
-                pack,
+            |(policy, capacity, override_capacity, allow, seed, start_ms, wide, evict_at_most)| {
+                Config {
+                    policy,
+                    capacity,
+                    override_capacity,
+                    on_full: if allow { OnFull::Allow } else { OnFull::Deny },
+                    seed,
+                    start_ms,
+                    wide,
+                    evict_at_most,
+                }
             },
         )
 }

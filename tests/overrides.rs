@@ -126,11 +126,11 @@ fn override_keys_match_string_keys_of_any_form() {
 }
 
 #[test]
-fn a_packed_class_refuses_overrides_its_word_cannot_hold() {
+fn a_class_refuses_overrides_its_word_cannot_hold() {
     let l = limiter();
-    // Read and write classes each keep a minute and its burst in one word.
+    // Read and write classes each keep a minute and its burst in 64 bits.
     let max = l.max_limits(Class::WRITE).unwrap();
-    assert_eq!(max, vec![262_143, 65_535]);
+    assert_eq!(max, vec![65_535, 65_535]);
     l.set_override_limits("big", Class::WRITE, &max).unwrap();
     assert_eq!(
         l.set_override_limits("k", Class::WRITE, &[max[0] + 1, 20]),
@@ -149,25 +149,35 @@ fn a_packed_class_refuses_overrides_its_word_cannot_hold() {
             max: max[1]
         }
     );
-    assert!(err.to_string().contains("pack_windows(false)"), "{err}");
-    // A key at the largest override counts up to it, and no further.
+    assert!(err.to_string().contains("wide_states(true)"), "{err}");
+    // A key at the largest override counts up to it, and no further: both
+    // windows are full, and the minute ends last.
     for n in 1..=u64::from(max[1]) {
         assert!(l.check_at("big", Class::WRITE, at(0)).is_allowed(), "{n}");
     }
     let d = l.check_at("big", Class::WRITE, at(0));
     assert!(!d.is_allowed());
     assert_eq!(d.remaining(), 0);
-    assert_eq!(d.retry_after(), Some(10));
-    let d = l.check_at("big", Class::WRITE, at(10));
+    assert_eq!(d.retry_after(), Some(60));
+    let d = l.check_at("big", Class::WRITE, at(60));
     assert_eq!((d.is_allowed(), d.remaining()), (true, max[1] - 1));
+    // The largest primary limit is accepted with its scaled burst.
+    l.set_override("big2", Class::WRITE, max[0]).unwrap();
+    assert_eq!(
+        l.set_override("big3", Class::WRITE, max[0] + 1),
+        Err(OverrideError::TooLarge {
+            window: 0,
+            max: max[0]
+        })
+    );
 }
 
 #[test]
-fn a_word_per_window_takes_any_override() {
+fn wide_states_take_any_override() {
     let l = Limiter::builder(Policy::from_toml_str(POLICY).unwrap())
         .capacity(100)
         .override_capacity(2)
-        .pack_windows(false)
+        .wide_states(true)
         .build()
         .unwrap();
     assert_eq!(l.max_limits(Class::WRITE), Some(vec![u32::MAX, u32::MAX]));

@@ -48,15 +48,15 @@ fn main() {
         // The reference policy: two classes, each of two windows, kept in
         // one word (the default) and with a word per window.
         let keys = u64_keys(n);
-        for (pack, name) in [
-            (true, format!("tollgate (capacity {n})")),
-            (false, format!("tollgate, a word per window (capacity {n})")),
+        for (wide, name) in [
+            (false, format!("tollgate (capacity {n})")),
+            (true, format!("tollgate, 128-bit states (capacity {n})")),
         ] {
             let (limiter, bytes) = held(|| {
                 let limiter = Limiter::builder(Policy::default())
                     .capacity(n)
                     .seed(3)
-                    .pack_windows(pack)
+                    .wide_states(wide)
                     .build()
                     .expect("a valid capacity");
                 for k in &keys {

@@ -139,9 +139,8 @@ pub fn spent_policy() -> Policy {
 }
 
 /// The reference policy's shape (a minute and its 10-second burst) with
-/// the largest limits whose counts still share one word (262,143 and
-/// 65,535: see `LimiterBuilder::pack_windows`), for the rows of the
-/// one-word layout. Those rows move their time on with a [`Ticker`] so
+/// the largest limits whose counts fit a 64-bit state (65,535 each: see
+/// `LimiterBuilder::wide_states`), for the rows of the 64-bit layout. Those rows move their time on with a [`Ticker`] so
 /// that no key reaches the limits.
 ///
 /// # Panics
@@ -151,7 +150,7 @@ pub fn packed_policy() -> Policy {
     let minute = WindowLength::from_secs(60).expect("60 s is a valid window");
     let ten = WindowLength::from_secs(10).expect("10 s is a valid window");
     Policy::builder()
-        .class("read", &["GET"], 262_143, minute)
+        .class("read", &["GET"], 65_535, minute)
         .burst_limit(65_535, ten)
         .build()
         .expect("a valid policy")
@@ -161,7 +160,8 @@ pub fn packed_policy() -> Policy {
 ///
 /// # Panics
 ///
-/// If the limiter cannot be built, or its class does not pack.
+/// If the limiter cannot be built, or its class's state does not fit
+/// 64 bits.
 pub fn packed_limiter(keys: usize) -> Limiter {
     packed_limiter_on(keys, tollgate::CoarseClock)
 }
@@ -180,15 +180,15 @@ pub fn packed_limiter_on<C: Clock>(keys: usize, clock: C) -> Limiter<C> {
         .expect("a valid capacity");
     assert_eq!(
         limiter.max_limits(tollgate::Class::READ),
-        Some(vec![262_143, 65_535]),
-        "the class packs into one word"
+        Some(vec![65_535, 65_535]),
+        "the class's state fits 64 bits"
     );
     limiter
 }
 
-/// A time for `check_at` that moves on by 10 seconds every 2^15 calls,
-/// starting at [`T0`]: at most 32,768 checks of one key fall in one
-/// 10-second window (and 196,608 in a minute), under [`packed_policy`]'s
+/// A time for `check_at` that moves on by 10 seconds every 2^13 calls,
+/// starting at [`T0`]: at most 8,192 checks of one key fall in one
+/// 10-second window (and 49,152 in a minute), under [`packed_policy`]'s
 /// limits.
 #[derive(Debug)]
 pub struct Ticker {
@@ -205,11 +205,11 @@ impl Ticker {
     #[inline(always)]
     #[expect(
         clippy::should_implement_trait,
-        reason = "an endless walk: never `None`, and returns references into the slice"
+        reason = "an endless clock: never `None`"
     )]
     pub fn next(&mut self) -> std::time::Duration {
         self.calls = self.calls.wrapping_add(1);
-        std::time::Duration::from_secs(T0 + (self.calls >> 15) * 10)
+        std::time::Duration::from_secs(T0 + (self.calls >> 13) * 10)
     }
 }
 

@@ -18,7 +18,8 @@ struct Input {
     allow_when_full: bool,
     seed: u64,
     start_ms: u32,
-    pack: bool,
+    wide: bool,
+    evict_at_most: u8,
     ops: Vec<FuzzOp>,
 }
 
@@ -114,7 +115,8 @@ fuzz_target!(|input: Input| {
         },
         seed: input.seed,
         start_ms: u64::from(input.start_ms),
-        pack: input.pack,
+        wide: input.wide,
+        evict_at_most: u32::from(input.evict_at_most % 4),
     };
     let mut harness = Harness::new(&config);
     for op in input.ops.iter().take(512) {

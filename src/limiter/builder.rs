@@ -6,29 +6,32 @@ use std::hash::{BuildHasher, Hasher};
 use foldhash::fast::SeedableRandomState;
 use foldhash::SharedSeed;
 
-use super::check::Plan;
+use super::check::{Plan, Tables};
 use super::Limiter;
 use crate::clock::{Clock, CoarseClock};
 use crate::error::{BuildError, OverrideError};
 use crate::overrides::Overrides;
-use crate::policy::Policy;
+use crate::policy::{ClassPolicy, Policy, MAX_WINDOWS};
+use crate::stamp::{Scaled, Stamp, Width};
 use crate::table::{Table, MAX_CAPACITY};
 
 /// What a check of a new key does when every slot it may use holds live
-/// state.
+/// state that may not be evicted (see [`LimiterBuilder::evict_at_most`]).
 ///
-/// Tracked keys are never affected: their state is never evicted while
-/// any of its windows is live, so a full table can never make the limiter
-/// forget a key's count and over-admit it.
+/// Tracked keys are never affected beyond the eviction bound: a state
+/// holding more than it in a live window is never taken, so a full table
+/// can never make the limiter forget such a key's count and over-admit it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnFull {
-    /// Fail closed: deny the new key with [`Outcome::TableFull`](crate::Outcome::TableFull) and a
+    /// Fail closed: deny the new key with
+    /// [`Outcome::TableFull`](crate::Outcome::TableFull) and a
     /// `retry_after` of the time until one of its slots frees up.
     #[default]
     Deny,
     /// Fail open: admit the new key without counting it
-    /// ([`Outcome::AllowedUntracked`](crate::Outcome::AllowedUntracked)). Only for deployments where
-    /// availability matters more than the limit.
+    /// ([`Outcome::AllowedUntracked`](crate::Outcome::AllowedUntracked)).
+    /// Only for deployments where availability matters more than the
+    /// limit.
     Allow,
 }
 
@@ -42,7 +45,8 @@ pub struct LimiterBuilder<C = CoarseClock> {
     override_capacity: usize,
     on_full: OnFull,
     seed: Option<u64>,
-    pack: bool,
+    wide: bool,
+    evict_at_most: u32,
 }
 
 impl<C: Clock> LimiterBuilder<C> {
@@ -55,13 +59,14 @@ impl<C: Clock> LimiterBuilder<C> {
             override_capacity: self.override_capacity,
             on_full: self.on_full,
             seed: self.seed,
-            pack: self.pack,
+            wide: self.wide,
+            evict_at_most: self.evict_at_most,
         }
     }
 
     /// How many (key, class) states the limiter tracks at once (default
-    /// [`Limiter::DEFAULT_CAPACITY`]). Memory is allocated once, at build time, and
-    /// never grows.
+    /// [`Limiter::DEFAULT_CAPACITY`]). Memory is allocated once, at build
+    /// time, and never grows.
     pub fn capacity(mut self, states: usize) -> Self {
         self.capacity = states;
         self
@@ -82,6 +87,24 @@ impl<C: Clock> LimiterBuilder<C> {
         self
     }
 
+    /// How much a live state may hold, in every window still current, and
+    /// be evicted for a new key when both of the new key's buckets are
+    /// full (default [`Limiter::DEFAULT_EVICT_AT_MOST`], 1; 0 never evicts
+    /// live state).
+    ///
+    /// A flood of invented keys, one request each, fills the table with
+    /// states holding 1; without eviction it would refuse every new key
+    /// until their windows end. With it, a new key takes the slot of the
+    /// state holding least (counted longest ago on a tie, and never in the
+    /// current second), and a key that has come back and counted more is
+    /// never evicted. A key whose state was evicted starts again in the
+    /// same windows, from zero: eviction over-admits it by at most what it
+    /// held, once per eviction.
+    pub fn evict_at_most(mut self, count: u32) -> Self {
+        self.evict_at_most = count;
+        self
+    }
+
     /// Fixes the hash seed, for reproducible tests and fuzzing. By default
     /// each limiter draws its own random seed, so that clients cannot
     /// choose keys that collide.
@@ -90,20 +113,22 @@ impl<C: Clock> LimiterBuilder<C> {
         self
     }
 
-    /// Whether a class of two nested windows (the short length divides the
-    /// long one, as in the reference policy) keeps both counts in one word
-    /// (default: `true`).
+    /// Whether every state takes a 128-bit word (default: `false`, the
+    /// narrowest word each class's limits fit; see
+    /// [`Limiter::max_limits`]).
     ///
-    /// One word makes a check one atomic exchange instead of two, and
-    /// every check linearizable. The word's count fields are sized when
-    /// the limiter is built, from the class's limits and the policy's
-    /// overrides, with the spare bits shared out (for the reference policy:
-    /// 262,143 per minute, 65,535 per 10 seconds; see
-    /// [`Limiter::max_limits`]); a run-time override above them is refused
-    /// with [`OverrideError::TooLarge`]. With `false`, every window has its
-    /// own word and any limit up to `u32::MAX` can be set at run time.
-    pub fn pack_windows(mut self, pack: bool) -> Self {
-        self.pack = pack;
+    /// A state is one word, so that a check is one atomic exchange and
+    /// every check takes effect at one instant. Its count fields are sized
+    /// when the limiter is built, from the class's limits and the policy's
+    /// overrides, with the spare bits shared out: in 64 bits, the
+    /// reference policy's classes hold up to 65,535 per window, and a
+    /// run-time override above that is refused with
+    /// [`OverrideError::TooLarge`]. In 128 bits every class of up to three
+    /// windows holds any limit up to `u32::MAX`, at the cost of a 16-byte
+    /// exchange per check and a bucket of two cache lines; a policy with
+    /// any class that needs 128 bits takes them for every class.
+    pub fn wide_states(mut self, wide: bool) -> Self {
+        self.wide = wide;
         self
     }
 
@@ -112,29 +137,28 @@ impl<C: Clock> LimiterBuilder<C> {
     /// # Errors
     ///
     /// [`BuildError::Capacity`] for a capacity of 0 or above
-    /// [`Limiter::MAX_CAPACITY`]; [`BuildError::Overrides`] if
-    /// the policy's overrides cannot be installed.
+    /// [`Limiter::MAX_CAPACITY`]; [`BuildError::Memory`] when the memory
+    /// for the table or the overrides cannot be had (the limiter asks for
+    /// it without aborting); [`BuildError::Limits`] for a class whose
+    /// limits do not fit a state word; [`BuildError::Overrides`] if the
+    /// policy's overrides cannot be installed.
     pub fn build(self) -> Result<Limiter<C>, BuildError> {
-        let plans: Box<[Plan]> = self
-            .policy
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(c, cp)| Plan::new(cp, c, &self.policy, self.pack))
-            .collect();
-        // Words per slot: as many as the widest class needs.
-        let width = self
-            .policy
-            .classes
-            .iter()
-            .zip(&plans)
-            .map(|(cp, p)| p.width(cp))
-            .max()
-            .unwrap_or(1);
-        let table = Table::new(self.capacity, width).ok_or(BuildError::Capacity {
-            requested: self.capacity,
-            max: MAX_CAPACITY,
-        })?;
+        let asked = if self.wide {
+            Width::Wide
+        } else {
+            Width::Narrow
+        };
+        let mut plans = self.plans(asked)?;
+        let wide = plans.iter().any(|p| p.stamp.width() == Width::Wide);
+        if wide && asked == Width::Narrow {
+            // One word width per table: every class takes the wide one.
+            plans = self.plans(Width::Wide)?;
+        }
+        let tables = if wide {
+            Tables::Wide(Table::new(self.capacity)?)
+        } else {
+            Tables::Narrow(Table::new(self.capacity)?)
+        };
         let hasher = match self.seed {
             Some(seed) => SeedableRandomState::with_seed(seed, SharedSeed::global_fixed()),
             None => {
@@ -147,14 +171,16 @@ impl<C: Clock> LimiterBuilder<C> {
         let overrides = Overrides::new(
             self.override_capacity
                 .saturating_add(self.policy.overrides.len()),
-        );
+        )
+        .map_err(|bytes| BuildError::Memory { bytes })?;
         let limiter = Limiter {
             clock: self.clock,
             plans,
             hasher,
-            table,
+            tables,
             overrides,
             on_full: self.on_full,
+            evict_at_most: self.evict_at_most,
             policy: self.policy,
         };
         for o in &limiter.policy.overrides {
@@ -170,6 +196,52 @@ impl<C: Clock> LimiterBuilder<C> {
         }
         Ok(limiter)
     }
+
+    /// Every class's plan, its states in words of at least `width`.
+    fn plans(&self, width: Width) -> Result<Box<[Plan]>, BuildError> {
+        self.policy
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(c, cp)| plan(cp, c, &self.policy, width))
+            .collect()
+    }
+}
+
+/// The plan of `cp`, class index `c` of `policy`, in a word of at least
+/// `width`: its limits, and the layout sized for them and for the
+/// policy's overrides of it.
+fn plan(cp: &ClassPolicy, c: usize, policy: &Policy, width: Width) -> Result<Plan, BuildError> {
+    let mut limits = [0; MAX_WINDOWS];
+    for (l, w) in limits.iter_mut().zip(&cp.windows) {
+        *l = w.limit();
+    }
+    let mut max = limits;
+    let overrides = policy
+        .overrides
+        .iter()
+        .filter(|o| o.class.index() == c)
+        .flat_map(|o| o.limits.iter().copied().enumerate());
+    for (i, l) in overrides {
+        if let Some(m) = max.get_mut(i) {
+            *m = (*m).max(l);
+        }
+    }
+    let scaled = cp.burst.map(|r| Scaled {
+        base: r.base,
+        burst: r.burst,
+        multiplier: r.multiplier,
+    });
+    let n = cp.windows.len().min(MAX_WINDOWS);
+    let stamp =
+        Stamp::new(&cp.windows, max.get(..n).unwrap_or(&[]), scaled, width).map_err(|e| {
+            BuildError::Limits {
+                class: cp.name.clone(),
+                needed: e.needed,
+                available: e.available,
+            }
+        })?;
+    Ok(Plan { limits, stamp })
 }
 
 impl Limiter<CoarseClock> {
@@ -180,6 +252,9 @@ impl Limiter<CoarseClock> {
     pub const DEFAULT_OVERRIDE_CAPACITY: usize = 1024;
     /// The largest capacity a limiter accepts, in tracked states.
     pub const MAX_CAPACITY: usize = MAX_CAPACITY;
+    /// How much a live state may hold and be evicted for a new key when
+    /// no other bound is given (see [`LimiterBuilder::evict_at_most`]).
+    pub const DEFAULT_EVICT_AT_MOST: u32 = 1;
 
     /// Starts configuring a limiter for `policy`.
     pub fn builder(policy: Policy) -> LimiterBuilder<CoarseClock> {
@@ -190,7 +265,8 @@ impl Limiter<CoarseClock> {
             override_capacity: Self::DEFAULT_OVERRIDE_CAPACITY,
             on_full: OnFull::Deny,
             seed: None,
-            pack: true,
+            wide: false,
+            evict_at_most: Self::DEFAULT_EVICT_AT_MOST,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Loom models of the key table, driven through the limiter's checks so
-//! that the lock-free lookup, the insert and reclaim under the bucket
-//! locks, the tag re-check with its undo, and the floors are all the code
-//! that ships.
+//! that the lock-free lookup, the insert, reclaim and eviction under the
+//! bucket locks, the tag re-check and the floors are all the code that
+//! ships.
 //!
 //! The table is tiny: two buckets with one usable slot each, so two live
 //! keys fill it. Each model runs at most three threads of one to three
@@ -17,10 +17,11 @@
 //! - the outcome figures each model names (who is admitted, who finds the
 //!   table full).
 //!
-//! A model of a class of two nested windows runs twice, in separate
-//! `loom::model` calls: with both counts in one word (`pack_windows(true)`,
-//! see `packed`) and with one word per window (`pack_windows(false)`), so
-//! that the reclaim, undo and floor protocol is checked for both layouts.
+//! Every model runs twice, in separate `loom::model` calls: with 64-bit
+//! and with 128-bit state words (`wide_states`), so that the protocol is
+//! checked on both kinds of bucket. Models that do not say otherwise build
+//! their limiter with `evict_at_most(0)`, so that no live state is taken;
+//! the eviction models bound what eviction may admit again.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,11 +29,9 @@ use std::time::Duration;
 use loom::sync::Arc;
 use loom::thread;
 
-use crate::counter::loom_tests::{run_plans, Ledger, T};
 use crate::state::Observed;
+use crate::word::loom_tests::{run_plans, Ledger, T};
 use crate::{Class, Decision, Limiter, Outcome, Policy, WindowLength};
-
-use super::Table;
 
 /// A check: key, unix seconds, cost.
 type Step = (&'static str, u64, u32);
@@ -64,8 +63,7 @@ fn check(limiter: &Limiter, (key, now, cost): Step) -> (Decision, Observed) {
 /// Checks that only need to see the state the threads left behind go in
 /// `after`: the model checker then explores fewer interleavings.
 ///
-/// A class of two windows (nested in every model) is checked in both
-/// layouts, one `loom::model` each.
+/// Runs in both widths of state word, one `loom::model` each.
 fn model(
     spec: &'static [(u32, u64)],
     setup: &'static [Step],
@@ -74,19 +72,14 @@ fn model(
     probe: u64,
     more: fn(&Limiter, &Results),
 ) {
-    let layouts: &[bool] = if spec.len() == 2 {
-        &[true, false]
-    } else {
-        &[true]
-    };
-    for &pack in layouts {
-        model_in(pack, spec, setup, plans, after, probe, more);
+    for wide in [false, true] {
+        model_in(wide, spec, setup, plans, after, probe, more);
     }
 }
 
-/// [`model`] in one layout: both windows in one word if `pack`.
+/// [`model`] in one width: 128-bit states if `wide`.
 fn model_in(
-    pack: bool,
+    wide: bool,
     spec: &'static [(u32, u64)],
     setup: &'static [Step],
     plans: &'static [&'static [Step]],
@@ -100,18 +93,11 @@ fn model_in(
             .seed(7)
             .capacity(1)
             .override_capacity(0)
-            .pack_windows(pack)
+            .wide_states(wide)
+            .evict_at_most(0)
             .build()
             .expect("limiter");
-        // The layout asked for is the one in use: a packed class caps its
-        // limits below u32::MAX.
-        let packed = limiter
-            .max_limits(Class(0))
-            .expect("class 0")
-            .iter()
-            .all(|&m| m < u32::MAX);
-        assert_eq!(packed, pack && spec.len() == 2, "layout");
-        let limiter = Arc::new(limiter.with_table(Table::tiny(1, spec.len())));
+        let limiter = Arc::new(limiter.with_tiny_table(1));
         let mut ledgers: BTreeMap<&str, Ledger> = BTreeMap::new();
         for &step in setup {
             let (d, seen) = check(&limiter, step);
@@ -134,13 +120,13 @@ fn model_in(
             }
         }
         for (key, ledger) in &ledgers {
-            ledger.assert_within(&limits);
+            ledger.assert_within(&limits, 0);
             let (_, seen) = check(&limiter, (key, probe, 0));
             for i in 0..seen.len {
                 assert_eq!(
                     u64::from(seen.count[i]),
                     ledger.get(i, seen.index[i]),
-                    "key {key:?} window {i} index {} (packed: {pack}): held vs admitted",
+                    "key {key:?} window {i} index {} (wide: {wide}): held vs admitted",
                     seen.index[i]
                 );
             }
@@ -266,8 +252,8 @@ fn two_inserters_race_for_one_reclaimable_slot() {
     );
 }
 
-/// Times (seconds after `T`) of [`undo_into_another_class`]: the last
-/// check of "a" before the race, the check that makes "b" live, the
+/// Times (seconds after `base`) of [`a_straggler_races_a_reclaim`]: the
+/// last check of "a" before the race, the check that makes "b" live, the
 /// straggling check of "a", the check that inserts "c", and the later
 /// checks of "c".
 struct Times {
@@ -281,72 +267,69 @@ struct Times {
     probe: u64,
 }
 
-/// Key "a" of class 0 holds a slot whose windows end at `T + insert`;
-/// key "b" of class 1 holds the other. "c", of class 1, reclaims the slot
-/// of "a" at `T + insert` while "a" is checked at `T + straggler`: that
-/// check must not count into, or write over, the word once it belongs to
-/// "c" (it stops with `Admission::Lost` and looks again). Afterwards "c"
-/// is checked twice more at `T + probe`, and its admissions, in the windows
-/// each one reports, never exceed its limit of 2 in any window.
+/// Key "a" of class 0 holds a slot whose windows end at `insert`; key
+/// "b" of class 1 holds the other. "c", of class 1, reclaims the slot of
+/// "a" at `insert` while "a" is checked at `straggler`: that check must
+/// not count into, or decide on, the word once it belongs to "c" (it
+/// stops and looks again). Afterwards "c" is checked twice more at
+/// `probe`, and its admissions, in the windows each one reports, never
+/// exceed its limit of 2 in any window, in either width.
 ///
 /// With the straggler's clock a window ahead of the inserter's, "a" may
 /// legitimately reclaim the slot of "c" in turn (its windows have ended at
-/// the straggler's time); "c" then comes back with that later floor and
-/// counts in the later window, which the ledger sees.
-fn undo_into_another_class(policy: fn() -> Policy, times: Times) {
-    loom::model(move || {
-        let limiter = Limiter::builder(policy())
-            .seed(7)
-            .capacity(1)
-            .override_capacity(0)
-            .build()
-            .expect("limiter");
-        let width = limiter
-            .policy()
-            .classes
-            .iter()
-            .map(|c| c.windows.len())
-            .max()
-            .unwrap_or(1);
-        let limiter = Arc::new(limiter.with_table(Table::tiny(1, width)));
-        let base = times.base;
-        let at = move |secs: u64| Duration::from_secs(base.saturating_add(secs));
-        assert!(limiter.check_at("a", Class(0), at(times.a)).is_allowed());
-        assert!(limiter.check_at("b", Class(1), at(times.b)).is_allowed());
-        let straggler = {
-            let limiter = limiter.clone();
-            thread::spawn(move || limiter.check_at("a", Class(0), at(times.straggler)))
-        };
-        let inserter = {
-            let limiter = limiter.clone();
-            thread::spawn(move || limiter.decide("c", Class(1), 1, at(times.insert)))
-        };
-        let a = straggler.join().expect("straggler");
-        let first = inserter.join().expect("inserter");
-        let mut ledger = Ledger::default();
-        let mut admitted = Vec::new();
-        for (d, seen) in std::iter::once(first)
-            .chain((0..2).map(|_| limiter.decide("c", Class(1), 1, at(times.probe))))
-        {
-            if d.outcome() == Outcome::Allowed {
-                ledger.admit(&seen, 1);
-                admitted.push(seen);
+/// the straggler's time); "c" then comes back at its floor and counts in
+/// the later window, which the ledger sees.
+fn a_straggler_races_a_reclaim(policy: fn() -> Policy, times: Times) {
+    for wide in [false, true] {
+        loom::model(move || {
+            let limiter = Limiter::builder(policy())
+                .seed(7)
+                .capacity(1)
+                .override_capacity(0)
+                .wide_states(wide)
+                .evict_at_most(0)
+                .build()
+                .expect("limiter");
+            let limiter = Arc::new(limiter.with_tiny_table(1));
+            let base = times.base;
+            let at = move |secs: u64| Duration::from_secs(base.saturating_add(secs));
+            assert!(limiter.check_at("a", Class(0), at(times.a)).is_allowed());
+            assert!(limiter.check_at("b", Class(1), at(times.b)).is_allowed());
+            let straggler = {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.check_at("a", Class(0), at(times.straggler)))
+            };
+            let inserter = {
+                let limiter = limiter.clone();
+                thread::spawn(move || limiter.decide("c", Class(1), 1, at(times.insert)))
+            };
+            let a = straggler.join().expect("straggler");
+            let first = inserter.join().expect("inserter");
+            let mut ledger = Ledger::default();
+            let mut admitted = Vec::new();
+            for (d, seen) in std::iter::once(first)
+                .chain((0..2).map(|_| limiter.decide("c", Class(1), 1, at(times.probe))))
+            {
+                if d.outcome() == Outcome::Allowed {
+                    ledger.admit(&seen, 1);
+                    admitted.push(seen);
+                }
             }
-        }
-        let limits: Vec<u32> = limiter.policy().classes[1]
-            .windows
-            .iter()
-            .map(|w| w.limit())
-            .collect();
-        for (&(i, index), &cost) in &ledger.0 {
-            assert!(
-                cost <= u64::from(limits[i]),
-                "\"c\" admitted {cost} in window {i} index {index} of limit {}: {admitted:?}; \
-                 the straggler \"a\": {a:?}",
-                limits[i]
-            );
-        }
-    });
+            let limits: Vec<u32> = limiter.policy().classes[1]
+                .windows
+                .iter()
+                .map(|w| w.limit())
+                .collect();
+            for (&(i, index), &cost) in &ledger.0 {
+                assert!(
+                    cost <= u64::from(limits[i]),
+                    "\"c\" admitted {cost} in window {i} index {index} of limit {} (wide: \
+                     {wide}): {admitted:?}; the straggler \"a\": {a:?}",
+                    limits[i]
+                );
+            }
+        });
+    }
 }
 
 /// Class 0: 2 per 10 s; class 1: 2 per minute.
@@ -358,11 +341,10 @@ fn short_then_long() -> Policy {
         .expect("valid policy")
 }
 
-/// Class 0: 2 per minute and 2 per 10 s, packed in one word; class 1: 2
-/// per hour.
-fn packed_then_hour() -> Policy {
+/// Class 0: 2 per minute and 2 per 10 s; class 1: 2 per hour.
+fn two_windows_then_hour() -> Policy {
     Policy::builder()
-        .class("packed", &["GET"], 2, len(60))
+        .class("minute", &["GET"], 2, len(60))
         .window(2, len(10))
         .class("long", &["POST"], 2, len(3600))
         .build()
@@ -370,9 +352,8 @@ fn packed_then_hour() -> Policy {
 }
 
 #[test]
-fn an_undo_into_a_slot_taken_by_a_class_of_longer_windows() {
-    // Class 0: 2 per 10 s; class 1: 2 per minute.
-    undo_into_another_class(
+fn a_straggler_races_a_reclaim_by_a_class_of_longer_windows() {
+    a_straggler_races_a_reclaim(
         short_then_long,
         Times {
             base: T,
@@ -386,10 +367,9 @@ fn an_undo_into_a_slot_taken_by_a_class_of_longer_windows() {
 }
 
 #[test]
-fn an_undo_of_a_packed_word_into_a_slot_taken_by_another_class() {
-    // Class 0: 2 per minute and 2 per 10 s, packed; class 1: 2 per hour.
-    undo_into_another_class(
-        packed_then_hour,
+fn a_straggler_of_two_windows_races_a_reclaim_by_another_class() {
+    a_straggler_races_a_reclaim(
+        two_windows_then_hour,
         Times {
             base: T,
             a: 55,
@@ -402,10 +382,10 @@ fn an_undo_of_a_packed_word_into_a_slot_taken_by_another_class() {
 }
 
 #[test]
-fn an_undo_by_an_old_owner_whose_clock_is_ahead() {
+fn an_old_owner_whose_clock_is_ahead_races_a_reclaim() {
     // Both classes: 2 per minute, so both keys read the word alike; the
     // check of "a" is at T+125, a minute past the windows of "c".
-    undo_into_another_class(
+    a_straggler_races_a_reclaim(
         || {
             Policy::builder()
                 .class("x", &["GET"], 2, len(60))
@@ -425,10 +405,10 @@ fn an_undo_by_an_old_owner_whose_clock_is_ahead() {
 }
 
 #[test]
-fn an_undo_near_the_epoch_where_indexes_of_other_lengths_meet() {
-    // At times near 0 a 10 s index and a minute index can be the same
-    // number: an undo of "a" must not take its cost from the word of "c".
-    undo_into_another_class(
+fn a_reclaim_near_the_epoch_where_stamps_are_small() {
+    // At times near 0, stamps and window indexes of every length are
+    // small numbers alike.
+    a_straggler_races_a_reclaim(
         short_then_long,
         Times {
             base: 0,
@@ -441,17 +421,68 @@ fn an_undo_near_the_epoch_where_indexes_of_other_lengths_meet() {
     );
 }
 
+/// Two keys hold the tiny table's two slots with 1 each, counted at `T`;
+/// eviction of states holding 1 is allowed. `plans` run concurrently; then
+/// every key's admissions are held to its limit plus what one eviction
+/// may let it have again (1), and "c", which is never evicted (it is
+/// counted in the current second), holds exactly what it was admitted.
+fn eviction_model(plans: &'static [&'static [Step]]) {
+    for wide in [false, true] {
+        loom::model(move || {
+            let limiter = Limiter::builder(policy(&[(3, 60)]))
+                .seed(7)
+                .capacity(1)
+                .override_capacity(0)
+                .wide_states(wide)
+                .evict_at_most(1)
+                .build()
+                .expect("limiter");
+            let limiter = Arc::new(limiter.with_tiny_table(1));
+            let mut ledgers: BTreeMap<&str, Ledger> = BTreeMap::new();
+            for key in ["a", "b"] {
+                let (d, seen) = check(&limiter, (key, T, 1));
+                assert_eq!(d.outcome(), Outcome::Allowed);
+                ledgers.entry(key).or_default().admit(&seen, 1);
+            }
+            for (plan, decisions) in plans.iter().zip(run_plans(&limiter, plans, check)) {
+                for (&(key, _, cost), (d, seen)) in plan.iter().zip(&decisions) {
+                    if d.outcome() == Outcome::Allowed {
+                        ledgers.entry(key).or_default().admit(seen, cost);
+                    }
+                }
+            }
+            for (key, ledger) in &ledgers {
+                ledger.assert_within(&[3], 1);
+                let (_, seen) = check(&limiter, (key, T + 1, 0));
+                let held = u64::from(seen.count[0]);
+                let admitted = ledger.get(0, seen.index[0]);
+                assert!(
+                    held <= admitted && admitted <= held + 1,
+                    "key {key:?} (wide: {wide}): holds {held}, admitted {admitted}"
+                );
+                if key == &"c" {
+                    assert_eq!(
+                        held, admitted,
+                        "\"c\" (wide: {wide}) holds what it was admitted"
+                    );
+                }
+            }
+        });
+    }
+}
+
 #[test]
-fn an_undo_of_a_packed_word_near_the_epoch() {
-    undo_into_another_class(
-        packed_then_hour,
-        Times {
-            base: 0,
-            a: 5,
-            b: 60,
-            straggler: 9,
-            insert: 60,
-            probe: 130,
-        },
-    );
+fn an_eviction_races_the_old_owners_check() {
+    // "c" evicts one of "a" and "b" while "a" counts again: either "a"
+    // counted first (it then holds 2 and "b" goes), or "a" was evicted and
+    // starts again from zero in its slot's next owner's place.
+    eviction_model(&[&[("c", T + 1, 1)], &[("a", T + 1, 1)]]);
+}
+
+#[test]
+fn an_old_owners_stale_check_never_counts_for_the_next_owner() {
+    // "c" takes the slot of "a" or "b" and counts twice in it while "a"
+    // checks: a value "a" read before the eviction is never exchanged
+    // into the word of "c", whose stamps are later.
+    eviction_model(&[&[("c", T + 1, 1), ("c", T + 1, 1)], &[("a", T + 1, 1)]]);
 }

@@ -1,18 +1,12 @@
-//! Inserting a key and reclaiming ended state, under the bucket locks
-//! (see the protocol in the parent module's docs).
+//! Inserting a key, and taking slots from other keys, under the locks of
+//! the key's buckets (see the parent module's "Protocol", "Floors" and
+//! "Eviction").
 
-use super::{class_of, slot_index, Home, Layout, Slot, Table, EMPTY, RECLAIMING};
-use crate::state::NEUTRAL;
+use super::floors::{digest, Floors};
+use super::{class_of, Bucket, Home, Slot, Table, BUCKETS_PER_STRIPE, EMPTY, RECLAIMING};
+use crate::stamp::{Bits, Stamp};
 use crate::sync::{MutexGuard, Ordering};
-
-/// Why a slot could not be reclaimed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Refusal {
-    /// Unix seconds at which the slot frees up.
-    frees_at: u64,
-    /// Whether some of its words were reset before giving up.
-    disturbed: bool,
-}
+use crate::word::Word;
 
 /// Why no slot could be found for a new key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,196 +15,326 @@ pub(crate) struct Full {
     pub(crate) frees_at: u64,
 }
 
-impl Table {
-    /// Finds or makes the slot of a key, under the locks of its buckets.
+/// What the table needs to know to judge and take slots: the layout of
+/// each class index, and how much a state may hold and still be evicted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules<'s, F: Fn(u8) -> Option<&'s Stamp>> {
+    /// The layout of a class index.
+    pub(crate) stamp_of: F,
+    /// The most a state may hold in a current window and be evicted.
+    pub(crate) evict_at_most: u32,
+}
+
+/// What an occupied slot's state allows at the inserter's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// No state: the slot is free.
+    Empty,
+    /// Every window with a count has ended; the floor is the end of the
+    /// last.
+    Ended { floor: u64 },
+    /// Live, but small and counted in an earlier second: may be evicted;
+    /// the floor is its stamp.
+    Evictable { count: u32, floor: u64, ends: u64 },
+    /// Live until then.
+    Live { ends: u64 },
+}
+
+impl Fate {
+    /// The floor a state left behind if taken, when it may be.
+    fn floor(self) -> Option<u64> {
+        match self {
+            Self::Ended { floor } | Self::Evictable { floor, .. } => Some(floor),
+            Self::Empty | Self::Live { .. } => None,
+        }
+    }
+}
+
+/// One insertion: the key's home, its first word, the time, the rules.
+struct Insert<'a, 's, B: Bits, F: Fn(u8) -> Option<&'s Stamp>> {
+    home: &'a Home,
+    first: B,
+    now: u64,
+    rules: &'a Rules<'s, F>,
+}
+
+/// The most slots of one key's two buckets.
+const CANDIDATES: usize = 16;
+
+/// The locks of a key's one or two stripes, held together.
+struct Locked<'t> {
+    low: usize,
+    first: MutexGuard<'t, Floors>,
+    second: Option<MutexGuard<'t, Floors>>,
+}
+
+impl Locked<'_> {
+    /// The floors of stripe `s`, one of the locked ones.
+    fn get(&mut self, s: usize) -> &mut Floors {
+        match &mut self.second {
+            Some(second) if s != self.low => second,
+            _ => &mut self.first,
+        }
+    }
+}
+
+impl<B: Bucket> Table<B> {
+    /// Locks the stripes of `home`'s buckets, in index order.
+    fn lock(&self, home: &Home) -> Locked<'_> {
+        let [a, b] = home.buckets.map(|b| b / BUCKETS_PER_STRIPE);
+        let (low, high) = (a.min(b), a.max(b));
+        let first = self.stripes[low].lock();
+        let second = (high != low).then(|| self.stripes[high].lock());
+        Locked { low, first, second }
+    }
+
+    /// Finds or makes the slot of a key, under the locks of its buckets,
+    /// at `now` (unix seconds).
     ///
-    /// `layout_of` gives the layout of a class index (for judging
-    /// whether another key's slot may be reclaimed). A slot is reclaimed
-    /// when all its windows have ended at `max(now_secs, floor)`.
-    pub(crate) fn insert<'w>(
+    /// # Errors
+    ///
+    /// [`Full`] when both buckets hold only live state that may not be
+    /// evicted.
+    pub(crate) fn insert<'s>(
         &self,
         home: &Home,
-        now_secs: u64,
-        layout_of: impl Fn(u8) -> Layout<'w>,
-    ) -> Result<Slot<'_>, Full> {
-        let [a, b] = home.buckets;
-        let (first, second) = if a < b { (a, b) } else { (b, a) };
-        let mut g_first: MutexGuard<'_, u64> = self.floors[first].lock();
-        let mut g_second: MutexGuard<'_, u64> = self.floors[second].lock();
+        now: u64,
+        rules: &Rules<'s, impl Fn(u8) -> Option<&'s Stamp>>,
+    ) -> Result<Slot<'_, B::Word>, Full> {
+        let mut locked = self.lock(home);
         if let Some(slot) = self.find(home) {
             return Ok(slot);
         }
-        let now = now_secs.max(*g_first).max(*g_second);
-        // Two-choice: the bucket with more room (empty or reclaimable
-        // slots) takes the key, which keeps buckets evenly filled.
-        let room = |b: usize| {
-            (0..self.usable())
-                .filter(|&j| self.live_until(slot_index(b, j), now, &layout_of).is_none())
+        let stripes = home.buckets.map(|b| b / BUCKETS_PER_STRIPE);
+        let d = digest(home.ident);
+        let floor = stripes
+            .iter()
+            .map(|&s| locked.get(s).floor_for(d))
+            .fold(0, u64::max);
+        let Some(own) = (rules.stamp_of)(class_of(home.ident << 8)) else {
+            return Err(Full { frees_at: u64::MAX });
+        };
+        let first = own.initial::<<B::Word as Word>::Bits>(floor.max(now));
+        let fates = home.buckets.map(|b| self.fates(b, now, rules));
+        let room = |f: &[Fate]| {
+            f.iter()
+                .filter(|f| matches!(f, Fate::Empty | Fate::Ended { .. }))
                 .count()
         };
-        let order = if room(a) >= room(b) { [a, b] } else { [b, a] };
-        for &bucket in &order {
-            for j in 0..self.usable() {
-                let index = slot_index(bucket, j);
-                // Relaxed: tags of a locked bucket change only under its lock.
-                if self.tag(index).load(Ordering::Relaxed) == EMPTY {
-                    return Ok(self.publish(index, home.ident << 8, now));
-                }
-            }
-        }
-        let mut frees_at = u64::MAX;
-        for &bucket in &order {
-            for j in 0..self.usable() {
-                let index = slot_index(bucket, j);
-                let reclaimed = self.reclaim(index, now, &layout_of);
-                if matches!(
-                    reclaimed,
-                    Ok(_)
-                        | Err(Refusal {
-                            disturbed: true,
-                            ..
-                        })
-                ) {
-                    let floor = if bucket == first {
-                        &mut *g_first
-                    } else {
-                        &mut *g_second
-                    };
-                    *floor = (*floor).max(now);
-                }
-                match reclaimed {
-                    Ok(generation) => {
-                        return Ok(self.publish(index, (home.ident << 8) | generation, now));
+        let order = if room(&fates[0]) >= room(&fates[1]) {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
+        let insert = Insert {
+            home,
+            first,
+            now,
+            rules,
+        };
+        let taken = 'take: {
+            for &k in &order {
+                for (j, fate) in fates[k].iter().enumerate() {
+                    if *fate == Fate::Empty {
+                        break 'take Some(self.publish(home.buckets[k], j, home.ident << 8, first));
                     }
-                    Err(refusal) => frees_at = frees_at.min(refusal.frees_at),
                 }
             }
+            for &k in &order {
+                for (j, fate) in fates[k].iter().enumerate() {
+                    if matches!(fate, Fate::Ended { .. }) {
+                        if let Some(slot) = self.take(&insert, k, j, &mut locked) {
+                            break 'take Some(slot);
+                        }
+                    }
+                }
+            }
+            // Eviction: the least count, then the oldest stamp.
+            let mut candidates = [(0u32, 0u64, 0usize, 0usize); CANDIDATES];
+            let mut n = 0;
+            for (k, f) in fates.iter().enumerate() {
+                for (j, fate) in f.iter().enumerate() {
+                    if let (Fate::Evictable { count, floor, .. }, Some(c)) =
+                        (*fate, candidates.get_mut(n))
+                    {
+                        *c = (count, floor, k, j);
+                        n = n.saturating_add(1);
+                    }
+                }
+            }
+            let candidates = candidates.get_mut(..n).unwrap_or_default();
+            candidates.sort_unstable();
+            for &(_, _, k, j) in &*candidates {
+                if let Some(slot) = self.take(&insert, k, j, &mut locked) {
+                    break 'take Some(slot);
+                }
+            }
+            None
+        };
+        let Some(slot) = taken else {
+            let frees_at = fates
+                .iter()
+                .flatten()
+                .map(|f| match *f {
+                    Fate::Live { ends } | Fate::Evictable { ends, .. } => ends,
+                    Fate::Ended { .. } | Fate::Empty => now.saturating_add(1),
+                })
+                .min()
+                .unwrap_or(u64::MAX);
+            return Err(Full { frees_at });
+        };
+        for s in stripes {
+            locked.get(s).forget(d);
         }
-        Err(Full { frees_at })
+        Ok(slot)
+    }
+
+    /// What each usable slot of bucket `b` allows at `now`.
+    fn fates<'s>(
+        &self,
+        b: usize,
+        now: u64,
+        rules: &Rules<'s, impl Fn(u8) -> Option<&'s Stamp>>,
+    ) -> [Fate; 8] {
+        let mut fates = [Fate::Live { ends: u64::MAX }; 8];
+        let Some(bucket) = self.buckets.get(b) else {
+            return fates;
+        };
+        for ((fate, tag), word) in fates
+            .iter_mut()
+            .zip(bucket.tags())
+            .zip(bucket.words())
+            .take(self.usable())
+        {
+            // Relaxed: tags change only under the bucket's lock, held here.
+            let tag = tag.load(Ordering::Relaxed);
+            *fate = if tag == EMPTY {
+                Fate::Empty
+            } else {
+                // Relaxed: a judgement; taking the slot validates it.
+                Self::fate(word.load(Ordering::Relaxed), tag, now, rules)
+            };
+        }
+        fates
+    }
+
+    /// What the state `word` of the slot tagged `tag` allows at `now`.
+    fn fate<'s>(
+        word: <B::Word as Word>::Bits,
+        tag: u64,
+        now: u64,
+        rules: &Rules<'s, impl Fn(u8) -> Option<&'s Stamp>>,
+    ) -> Fate {
+        let Some(stamp) = (rules.stamp_of)(class_of(tag)) else {
+            return Fate::Live { ends: u64::MAX };
+        };
+        if stamp.is_fresh(word) {
+            // Its owner's first check is on its way (the table's "Fresh
+            // slots").
+            return Fate::Live {
+                ends: now.saturating_add(1),
+            };
+        }
+        match stamp.live_end(word, now) {
+            None => Fate::Ended {
+                floor: stamp.end(word, now).unwrap_or(0),
+            },
+            Some(ends) => match stamp.evictable(word, now) {
+                Some(count) if count <= rules.evict_at_most => Fate::Evictable {
+                    count,
+                    floor: stamp.time(word, now),
+                    ends,
+                },
+                _ => Fate::Live { ends },
+            },
+        }
+    }
+
+    /// Takes slot `j` of the key's bucket `k` from its owner, if its state
+    /// still allows it, for the key of `insert`; keeps the old owner's
+    /// floor (the table's "Protocol").
+    fn take<'s, F: Fn(u8) -> Option<&'s Stamp>>(
+        &self,
+        insert: &Insert<'_, 's, <B::Word as Word>::Bits, F>,
+        k: usize,
+        j: usize,
+        locked: &mut Locked<'_>,
+    ) -> Option<Slot<'_, B::Word>> {
+        let (home, first, now, rules) = (insert.home, insert.first, insert.now, insert.rules);
+        let b = *home.buckets.get(k)?;
+        let bucket = self.buckets.get(b)?;
+        let (tag_word, word) = (bucket.tags().get(j)?, bucket.words().get(j)?);
+        // Relaxed: tags change only under the bucket's lock, held here.
+        let old = tag_word.load(Ordering::Relaxed);
+        // Relaxed: the exchange below validates it.
+        let mut seen = word.load(Ordering::Relaxed);
+        let mut floor = Self::fate(seen, old, now, rules).floor()?;
+        // Relaxed: the word's Release exchange below publishes it.
+        tag_word.store(RECLAIMING, Ordering::Relaxed);
+        loop {
+            // Release: a check of the old owner that reads this word, or
+            // any later value, then sees the mark above (module docs).
+            match word.compare_exchange(seen, first, Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(actual) => match Self::fate(actual, old, now, rules).floor() {
+                    Some(f) => {
+                        seen = actual;
+                        floor = f;
+                    }
+                    None => {
+                        // The old owner counted meanwhile and its state no
+                        // longer qualifies: it keeps the slot.
+                        // Release: its checks that saw the mark look it up
+                        // again under the lock and find it.
+                        tag_word.store(old, Ordering::Release);
+                        return None;
+                    }
+                },
+            }
+        }
+        locked
+            .get(b / BUCKETS_PER_STRIPE)
+            .remember(digest(old >> 8), floor);
+        let tag = (home.ident << 8) | (old.wrapping_add(1) & 0xFF);
+        // Release: a finder that acquires the tag sees the first word.
+        tag_word.store(tag, Ordering::Release);
+        Some(Slot::new(tag, tag_word, word))
+    }
+
+    /// Hands empty slot `j` of bucket `b` to a new owner with tag `tag`
+    /// and first word `first`.
+    fn publish(
+        &self,
+        b: usize,
+        j: usize,
+        tag: u64,
+        first: <B::Word as Word>::Bits,
+    ) -> Slot<'_, B::Word> {
+        let bucket = &self.buckets[b];
+        let (tag_word, word) = (&bucket.tags()[j], &bucket.words()[j]);
+        // Release: no check can be on an empty slot, but the tag's Release
+        // below is what publishes it; this keeps every write of a first
+        // word the same.
+        word.store(first, Ordering::Release);
+        // Release: a finder that acquires the tag sees the first word.
+        tag_word.store(tag, Ordering::Release);
+        Slot::new(tag, tag_word, word)
     }
 
     /// `None` when the key has a slot; otherwise the floor (unix seconds)
-    /// that inserting it now would give its slot, before `max(now, ..)`.
+    /// its state would start at if inserted now, before `max(now, ..)`.
     #[cfg(feature = "test-hooks")]
     pub(crate) fn untracked_floor(&self, home: &Home) -> Option<u64> {
-        let [a, b] = home.buckets;
-        let (first, second) = if a < b { (a, b) } else { (b, a) };
-        let g_first = self.floors[first].lock();
-        let g_second = self.floors[second].lock();
-        match self.find(home) {
-            Some(_) => None,
-            None => Some((*g_first).max(*g_second)),
-        }
-    }
-
-    /// Hands slot `index` (empty or just reclaimed) to a new owner.
-    fn publish(&self, index: usize, tag: u64, floor: u64) -> Slot<'_> {
-        // Relaxed: published by the tag's Release below.
-        self.stride(index)[0].store(floor, Ordering::Relaxed);
-        // Release: a finder that acquires the tag sees the floor and the
-        // neutral words.
-        self.tag(index).store(tag, Ordering::Release);
-        self.slot(index, tag)
-    }
-
-    /// Whether slot `index` holds live state at `now` (in a locked
-    /// bucket): `Some(unix seconds at which it frees up)`, or `None` for an
-    /// empty slot or one whose windows have all ended or hold nothing.
-    fn live_until<'w>(
-        &self,
-        index: usize,
-        now: u64,
-        layout_of: &impl Fn(u8) -> Layout<'w>,
-    ) -> Option<u64> {
-        // Relaxed: the bucket is locked; tags change only under its lock.
-        let tag = self.tag(index).load(Ordering::Relaxed);
-        if tag == EMPTY {
+        let mut locked = self.lock(home);
+        if self.find(home).is_some() {
             return None;
         }
-        let layout = layout_of(class_of(tag));
-        let words = self.words_at(index);
-        // Relaxed: a judgement only; `reclaim` re-validates each word.
-        if words.iter().all(|w| w.load(Ordering::Relaxed) == NEUTRAL) {
-            // Published and never counted in: its owner's first check is
-            // on its way (module docs, "Fresh slots").
-            return Some(now.saturating_add(1));
-        }
-        words
-            .iter()
-            .enumerate()
-            // Relaxed: as above.
-            .filter_map(|(i, word)| layout.live_end(i, word.load(Ordering::Relaxed), now))
-            .max()
-    }
-
-    /// Resets slot `index` if its state holds nothing live at `now`;
-    /// returns the slot's next generation, or when it frees up.
-    fn reclaim<'w>(
-        &self,
-        index: usize,
-        now: u64,
-        layout_of: &impl Fn(u8) -> Layout<'w>,
-    ) -> Result<u64, Refusal> {
-        if let Some(end) = self.live_until(index, now, layout_of) {
-            return Err(Refusal {
-                frees_at: end,
-                disturbed: false,
-            });
-        }
-        let tag_word = self.tag(index);
-        // Relaxed: the bucket is locked; tags change only under its lock.
-        let old = tag_word.load(Ordering::Relaxed);
-        let layout = layout_of(class_of(old));
-        // Relaxed: the Release of each word reset below carries it.
-        tag_word.store(RECLAIMING, Ordering::Relaxed);
-        let words = self.words_at(index);
-        // The values reset so far, to put back if the reclaim gives up.
-        let mut was = [NEUTRAL; crate::policy::MAX_WINDOWS];
-        for (i, word) in words.iter().enumerate() {
-            // Relaxed: the compare-exchange validates it.
-            let seen = word.load(Ordering::Relaxed);
-            let live = layout.live_end(i, seen, now);
-            // Release: a check that reads the neutral word then sees the
-            // reclaiming tag (module docs).
-            let reset = live.is_none()
-                && word
-                    .compare_exchange(seen, NEUTRAL, Ordering::Release, Ordering::Relaxed)
-                    .is_ok();
-            if reset {
-                if let Some(slot) = was.get_mut(i) {
-                    *slot = seen;
-                }
-                continue;
-            }
-            let disturbed = i > 0;
-            if disturbed {
-                // Put back the words reset so far, unless a check of the
-                // old owner has counted in them since: a counted-in slot
-                // then never holds a neutral word it did not hold before
-                // (module docs, "Fresh slots").
-                for (word, &value) in words.iter().zip(&was).take(i) {
-                    // Relaxed: published by the tag's Release below; a
-                    // failure means a check counted in the word, which the
-                    // raised floor below handles.
-                    let _ =
-                        word.compare_exchange(NEUTRAL, value, Ordering::Relaxed, Ordering::Relaxed);
-                }
-                // A check of the old owner may have counted in a reset
-                // word, below `now`: it must not count there again (module
-                // docs).
-                let floor = &self.stride(index)[0];
-                // Relaxed: floors change only under the bucket lock,
-                // held here; the tag's Release below publishes it.
-                floor.store(floor.load(Ordering::Relaxed).max(now), Ordering::Relaxed);
-            }
-            // Release: the old owner's finders, and checks that read a
-            // reset word, see its floor.
-            tag_word.store(old, Ordering::Release);
-            return Err(Refusal {
-                frees_at: live.unwrap_or(now.saturating_add(1)),
-                disturbed,
-            });
-        }
-        Ok(old.wrapping_add(1) & 0xFF)
+        let d = digest(home.ident);
+        Some(
+            home.buckets
+                .map(|b| locked.get(b / BUCKETS_PER_STRIPE).floor_for(d))
+                .into_iter()
+                .fold(0, u64::max),
+        )
     }
 }

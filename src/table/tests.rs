@@ -1,144 +1,284 @@
-//! Unit tests of the key table.
+//! Unit tests of the key table: its shape, lookups and inserts, and what
+//! it takes from other keys and leaves behind (ended state, eviction,
+//! floors).
+
+#![expect(
+    clippy::arithmetic_side_effects,
+    reason = "test arithmetic on small times and counts"
+)]
 
 use super::reclaim::Full;
 use super::*;
-use crate::counter::admit_any as admit;
 use crate::length::WindowLength;
-use crate::state::Admission;
+use crate::stamp::{Stamp, Width};
+use crate::state::{Admission, Ask, Unshared};
+use crate::window::Window;
+use crate::word;
 
-fn minute() -> Vec<Window> {
-    vec![Window::new(2, WindowLength::from_secs(60).unwrap())]
+/// A minute boundary (2025-05-06T00:00:00Z).
+const T: u64 = 1_746_489_600;
+
+/// One class: 2 a minute and 2 per 10 seconds.
+fn stamp(width: Width) -> Stamp {
+    let w = [
+        Window::new(2, WindowLength::from_secs(60).unwrap()),
+        Window::new(2, WindowLength::from_secs(10).unwrap()),
+    ];
+    Stamp::new(&w, &[2, 2], None, width).unwrap()
+}
+
+/// Counts `cost` for the key in `slot` at `now`.
+fn count<W: word::Word>(slot: &Slot<'_, W>, stamp: &Stamp, now: u64, cost: u32) -> bool {
+    let ask = Ask {
+        limits: &[2, 2],
+        now,
+        cost,
+    };
+    matches!(
+        word::admit(slot.word, stamp, &ask, &Unshared),
+        Admission::Admitted(_)
+    )
 }
 
 #[test]
 fn sizes_with_slack_and_rejects_bad_capacities() {
-    assert!(Table::new(0, 2).is_none());
-    assert!(Table::new(MAX_CAPACITY + 1, 2).is_none());
-    let t = Table::new(1, 2).unwrap();
-    assert_eq!(t.slots(), 16);
-    let t = Table::new(1000, 2).unwrap();
-    assert_eq!(t.slots(), 1504);
-    assert_eq!(t.bytes_per_slot(), 34);
+    assert!(matches!(
+        Table::<Narrow>::new(0),
+        Err(BuildError::Capacity { requested: 0, .. })
+    ));
+    assert!(Table::<Narrow>::new(MAX_CAPACITY + 1).is_err());
+    assert_eq!(Table::<Narrow>::new(1).unwrap().slots(), 8);
+    assert_eq!(Table::<Wide>::new(1).unwrap().slots(), 10);
+    let t = Table::<Narrow>::new(1000).unwrap();
+    assert_eq!(t.slots(), 2000);
+    assert_eq!(t.bytes_per_slot(), 21);
+    assert_eq!(Table::<Wide>::new(1000).unwrap().bytes_per_slot(), 30);
 }
 
 #[test]
-fn slots_start_on_a_cache_line_and_large_tables_prefetch() {
-    // Tables of 10,000 states take Miri most of a minute to build.
-    let large = if cfg!(miri) { 100 } else { 10_000 };
-    for (capacity, width) in [(1, 0), (1, 1), (100, 2), (large, 1), (large, 3)] {
-        let t = Table::new(capacity, width).unwrap();
-        let first = t.stride(0).as_ptr() as usize;
-        assert_eq!(first % 64, 0, "capacity {capacity}, width {width}");
-        // Every bucket's slots start a line: 8 slots of width + 1 words.
-        let second = t.stride(BUCKET_SLOTS).as_ptr() as usize;
-        assert_eq!(second - first, 64 * (width + 1));
-        // The last slot's words are inside the allocation.
-        assert_eq!(t.stride(t.slots() - 1).len(), width + 1);
+fn buckets_start_a_line_and_large_tables_prefetch() {
+    // Tables of 100,000 states take Miri most of a minute to build.
+    let large = if cfg!(miri) { 100 } else { 100_000 };
+    let t = Table::<Narrow>::new(large).unwrap();
+    for b in [0, 1, t.buckets.len() - 1] {
+        assert_eq!(std::ptr::from_ref(&t.buckets[b]) as usize % 64, 0);
     }
-    assert!(!Table::new(1000, 1).unwrap().prefetch);
+    assert!(!Table::<Narrow>::new(1000).unwrap().prefetch);
     if !cfg!(miri) {
-        assert!(Table::new(10_000, 1).unwrap().prefetch);
+        assert!(t.prefetch);
+        assert!(Table::<Wide>::new(10_000).unwrap().prefetch);
     }
-}
-
-#[test]
-#[cfg_attr(
-    miri,
-    ignore = "a table large enough to prefetch takes Miri most of a minute"
-)]
-fn a_prefetching_table_finds_what_it_inserts() {
-    let w = minute();
-    let t = Table::new(10_000, 1).unwrap();
-    assert!(t.prefetch);
-    // A few homes, then one of the first and the last bucket, whose
-    // prefetched lines are the first and the last of the allocation.
-    for h in [0u64, u64::MAX, 1 << 63, 0x1234_5678_9ABC_DEF0] {
-        let home = t.home(h, 0);
-        t.prefetch(&home);
-        let slot = t.insert(&home, 100, |_| Layout::Words(&w)).unwrap();
-        assert_eq!(t.find(&home), Some(slot));
-    }
-    let ends = Home {
-        ident: 7 << 8,
-        buckets: [0, t.tags.len() - 1],
-    };
-    t.prefetch(&ends);
 }
 
 #[test]
 fn homes_are_two_distinct_buckets() {
-    let t = Table::new(100, 1).unwrap();
-    for h in [0u64, 1, u64::MAX, 0xDEAD_BEEF, 1 << 63] {
-        let home = t.home(h, 3);
+    let t = Table::<Narrow>::new(1).unwrap();
+    for hash in [0, 1, u64::MAX, 0xDEAD_BEEF, 1 << 63] {
+        let home = t.home(hash, 3);
         assert_ne!(home.buckets[0], home.buckets[1]);
-        assert!(home.buckets.iter().all(|&b| b < t.tags.len()));
+        assert!(home.buckets.iter().all(|&b| b < t.buckets.len()));
         assert_eq!(home.ident & 0xFF, 3);
         assert_ne!(home.ident >> 8, 0);
     }
 }
 
 #[test]
-fn insert_then_find() {
-    let w = minute();
-    let t = Table::new(16, 1).unwrap();
-    let home = t.home(42, 0);
-    assert_eq!(t.find(&home), None);
-    let slot = t.insert(&home, 100, |_| Layout::Words(&w)).unwrap();
-    assert_eq!(t.find(&home), Some(slot));
-    assert_eq!(t.insert(&home, 100, |_| Layout::Words(&w)).unwrap(), slot);
-    assert!(slot.still_owns(slot.floor()));
-    assert_eq!(t.occupied(), 1);
+fn insert_then_find_in_either_width() {
+    fn run<B: Bucket>(width: Width) {
+        let s = stamp(width);
+        let rules = Rules {
+            stamp_of: |_| Some(&s),
+            evict_at_most: 0,
+        };
+        let t = Table::<B>::new(100).unwrap();
+        let home = t.home(0x1234_5678_9ABC_DEF0, 0);
+        assert_eq!(t.find(&home), None);
+        let slot = t.insert(&home, T, &rules).unwrap();
+        assert_eq!(t.find(&home), Some(slot));
+        assert_eq!(t.insert(&home, T, &rules).unwrap(), slot);
+        assert_eq!(t.occupied(), 1);
+        assert!(count(&slot, &s, T, 1));
+    }
+    run::<Narrow>(Width::Narrow);
+    run::<Wide>(Width::Wide);
+}
+
+#[test]
+fn a_large_prefetching_table_finds_what_it_inserts() {
+    let n = if cfg!(miri) { 50 } else { 200_000 };
+    let s = stamp(Width::Narrow);
+    let rules = Rules {
+        stamp_of: |_| Some(&s),
+        evict_at_most: 0,
+    };
+    let t = Table::<Narrow>::new(n).unwrap();
+    for i in 0..(n as u64).min(2_000) {
+        let home = t.home(spread(i), 0);
+        let slot = t.insert(&home, T, &rules).unwrap();
+        assert_eq!(t.find(&home), Some(slot));
+    }
+}
+
+/// A well-spread hash of `i`.
+fn spread(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[test]
 fn capacity_live_states_fit() {
-    let w = minute();
-    // Miri interprets every atomic: a smaller largest table there.
-    let largest = if cfg!(miri) { 300 } else { 10_000 };
-    for capacity in [1, 7, 100, largest] {
-        let t = Table::new(capacity, 1).unwrap();
-        for k in 0..capacity as u64 {
-            // An odd multiplier spreads consecutive keys like a hash.
-            let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17), 0);
-            let slot = t
-                .insert(&home, 100, |_| Layout::Words(&w))
-                .unwrap_or_else(|e| panic!("key {k} of {capacity}: {e:?}"));
-            assert!(matches!(
-                admit(slot.words(), &w, &[2], 100, 1),
-                Admission::Admitted(_)
-            ));
+    let s = stamp(Width::Narrow);
+    let rules = Rules {
+        stamp_of: |_| Some(&s),
+        evict_at_most: 0,
+    };
+    for capacity in [1, 2, 4, 100, 1000] {
+        let t = Table::<Narrow>::new(capacity).unwrap();
+        for i in 0..capacity as u64 {
+            let home = t.home(spread(i), 0);
+            let slot = t.insert(&home, T, &rules).expect("room for every state");
+            assert!(count(&slot, &s, T, 1));
         }
         assert_eq!(t.occupied(), capacity);
     }
 }
 
+/// The rules of a table of one class laid out as `s`.
+type OneClass<'s> = Rules<'s, Box<dyn Fn(u8) -> Option<&'s Stamp> + 's>>;
+
+/// A full table of two buckets (capacity 1: eight narrow slots), every
+/// slot holding `cost` counted at `at`; the keys' homes.
+fn full_table(
+    s: &Stamp,
+    evict_at_most: u32,
+    at: u64,
+    cost: u32,
+) -> (Table<Narrow>, OneClass<'_>, Vec<Home>) {
+    let rules: OneClass<'_> = Rules {
+        stamp_of: Box::new(move |_| Some(s)),
+        evict_at_most,
+    };
+    let t = Table::<Narrow>::new(1).unwrap();
+    let mut homes = Vec::new();
+    let mut i = 0;
+    while homes.len() < 8 {
+        let home = t.home(spread(i), 0);
+        i += 1;
+        let slot = t.insert(&home, at, &rules).unwrap();
+        assert!(count(&slot, s, at, cost));
+        homes.push(home);
+    }
+    (t, rules, homes)
+}
+
 #[test]
 fn a_full_table_reclaims_only_ended_state() {
-    let w = minute();
-    let t = Table::new(1, 1).unwrap(); // two buckets of 8
-    let mut slots = Vec::new();
-    for k in 0..16u64 {
-        let home = t.home(k.wrapping_mul(0x9E37_79B9_7F4A_7C15), 0);
-        let slot = t.insert(&home, 100, |_| Layout::Words(&w)).unwrap();
-        assert!(matches!(
-            admit(slot.words(), &w, &[2], 100, 1),
-            Admission::Admitted(_)
-        ));
-        slots.push(slot);
-    }
-    let newcomer = t.home(0xFFFF_0000_1234, 0);
-    // Every slot is live until the minute ends at 120.
+    let s = stamp(Width::Narrow);
+    let (t, rules, homes) = full_table(&s, 0, T, 1);
+    let new = t.home(spread(1_000), 0);
+    // Every state is live until the minute ends.
     assert_eq!(
-        t.insert(&newcomer, 110, |_| Layout::Words(&w)),
-        Err(Full { frees_at: 120 })
+        t.insert(&new, T + 30, &rules),
+        Err(Full { frees_at: T + 60 })
     );
-    assert!(slots.iter().all(|&s| s.still_owns(100)));
-    // At 120 the old windows have ended: a slot is reclaimed.
-    let slot = t.insert(&newcomer, 120, |_| Layout::Words(&w)).unwrap();
-    assert_eq!(slots.iter().filter(|&&s| !s.still_owns(100)).count(), 1);
-    assert_eq!(slot.floor(), 120);
-    assert!(slot
-        .words()
+    assert_eq!(t.occupied(), 8);
+    // At the minute's end one is reclaimed; the others stay.
+    let slot = t.insert(&new, T + 60, &rules).unwrap();
+    assert!(count(&slot, &s, T + 60, 1));
+    let gone: Vec<&Home> = homes.iter().filter(|h| t.find(h).is_none()).collect();
+    assert_eq!(gone.len(), 1);
+    // Its key would start at the end of its last window.
+    #[cfg(feature = "test-hooks")]
+    assert_eq!(t.untracked_floor(gone[0]), Some(T + 60));
+}
+
+#[test]
+fn a_full_table_evicts_the_least_count_from_an_earlier_second() {
+    let s = stamp(Width::Narrow);
+    let (t, rules, homes) = full_table(&s, 1, T, 1);
+    // A second count for all but one key: it is the only one at 1.
+    let single = homes[5];
+    for h in homes.iter().filter(|&&h| h != single) {
+        assert!(count(&t.find(h).unwrap(), &s, T + 1, 1));
+    }
+    let new = t.home(spread(1_000), 0);
+    let slot = t.insert(&new, T + 2, &rules).unwrap();
+    assert_eq!(t.find(&single), None);
+    assert!(homes
         .iter()
-        .all(|w| w.load(Ordering::Relaxed) == NEUTRAL));
+        .filter(|&&h| h != single)
+        .all(|h| t.find(h).is_some()));
+    // The evicted key would start at its stamp, in the same windows.
+    #[cfg(feature = "test-hooks")]
+    assert_eq!(t.untracked_floor(&single), Some(T));
+    // The new key in the same second is not evictable yet, and the rest
+    // hold 2: the table is full.
+    assert!(count(&slot, &s, T + 2, 1));
+    let other = t.home(spread(2_000), 0);
+    assert!(t.insert(&other, T + 2, &rules).is_err());
+    // A second later the new key (holding 1) is evictable.
+    assert!(t.insert(&other, T + 3, &rules).is_ok());
+    assert_eq!(t.find(&new), None);
+}
+
+#[test]
+fn states_counted_in_the_current_second_or_holding_more_stay() {
+    let s = stamp(Width::Narrow);
+    let (t, rules, _) = full_table(&s, 1, T, 1);
+    let new = t.home(spread(1_000), 0);
+    // Same second: nothing may be evicted.
+    assert_eq!(t.insert(&new, T, &rules), Err(Full { frees_at: T + 60 }));
+    // Without eviction, never.
+    let (t, rules, _) = full_table(&s, 0, T, 1);
+    assert!(t.insert(&new, T + 5, &rules).is_err());
+    // Holding 2 with a bound of 1: never.
+    let (t, rules, _) = full_table(&s, 1, T, 2);
+    assert!(t.insert(&new, T + 5, &rules).is_err());
+}
+
+#[test]
+fn a_fresh_state_is_never_taken() {
+    let s = stamp(Width::Narrow);
+    let rules = Rules {
+        stamp_of: |_| Some(&s),
+        evict_at_most: 5,
+    };
+    let t = Table::<Narrow>::new(1).unwrap();
+    let mut i = 0;
+    while t.occupied() < 8 {
+        // Inserted, never counted in.
+        let home = t.home(spread(i), 0);
+        t.insert(&home, T, &rules).unwrap();
+        i += 1;
+    }
+    let new = t.home(spread(1_000), 0);
+    assert_eq!(
+        t.insert(&new, T + 3_600, &rules),
+        Err(Full {
+            frees_at: T + 3_601
+        })
+    );
+}
+
+#[test]
+fn a_future_time_moves_only_its_own_keys_floor() {
+    let s = stamp(Width::Narrow);
+    let (t, rules, homes) = full_table(&s, 0, T, 1);
+    // A check ten years ahead reclaims a state whose windows ended then:
+    // that state's floor is the end of its own last window.
+    let years = 10 * 365 * 86_400;
+    let glitch = t.home(spread(1_000), 0);
+    let slot = t.insert(&glitch, T + years, &rules).unwrap();
+    assert!(count(&slot, &s, T + years, 1));
+    let gone = homes.iter().find(|h| t.find(h).is_none()).unwrap();
+    #[cfg(feature = "test-hooks")]
+    {
+        assert_eq!(t.untracked_floor(gone), Some(T + 60));
+        // A key that never saw the future counts at its own time.
+        let victim = t.home(spread(2_000), 0);
+        assert!(t.untracked_floor(&victim).unwrap() <= T + 60);
+    }
+    let _ = gone;
 }

@@ -11,33 +11,40 @@
 //! # Where the model follows the limiter's documented bounds
 //!
 //! The model is unbounded; the limiter holds state in a table of fixed
-//! capacity. Two documented behaviours follow from that, and the model
+//! capacity. Three documented behaviours follow from that, and the model
 //! accounts for them exactly rather than skipping comparisons:
 //!
-//! - **Reclaimed state.** A state whose windows have all ended may be
-//!   reclaimed for another key. Before every operation the harness asks
-//!   the limiter whether it still holds the key's state
-//!   ([`Limiter::untracked_floor`]). When it does not, but the model
-//!   does, the harness asserts that the reclaim was allowed — every window
-//!   with a count ended no later than the floor the key's buckets now
-//!   carry, which is at least the reclaim time — and the model forgets
-//!   the state. A key that is tracked again counts from `max(now, floor)`
-//!   (the table's "Floors": a clock stepping back below the reclaim time
-//!   must not reopen windows whose counts were dropped), so the model
-//!   takes that floor as the time of the inserting check. Past counts stay
-//!   in the map: they are the ledger that a reopened window would exceed.
+//! - **Taken state.** A state whose windows have all ended may be
+//!   reclaimed for another key; when the table is full, a state holding
+//!   at most the eviction bound in every current window and last counted
+//!   in an earlier second may be evicted. After every check that inserted
+//!   a key, the harness asks the limiter which keys it still holds
+//!   ([`Limiter::untracked_floor`]); for each state it dropped, the model
+//!   asserts that the drop was allowed at that time (ended, or evictable,
+//!   and for the smallest tables the state the limiter must choose), and
+//!   forgets the state. An evicted key that comes back starts again in
+//!   the same windows from zero: the model records what the eviction let
+//!   it have again (its allowance).
+//! - **Floors.** A key inserted again starts at `max(now, floor)`, where
+//!   the floor is what the limiter reports before the check; the model
+//!   asserts that it is at least the floor of the key's own last drop (the
+//!   end of its last window, or the stamp of an evicted state: no window
+//!   it counted in is ever reopened) and at most the highest floor any
+//!   drop left (a future time seen by one key never reaches past what
+//!   dropped states left behind). For the smallest tables, where every key
+//!   shares one pair of buckets, it keeps the ghosts and the catch-all as
+//!   the table does and predicts the floor exactly.
 //! - **A full table.** A new key gets [`Outcome::TableFull`] (or
-//!   [`Outcome::AllowedUntracked`]) only when every slot of its two buckets
-//!   holds live state. The model knows which states are live. When the
-//!   table has exactly two buckets (the smallest capacities), every key's
-//!   buckets are the whole table, so the model predicts the outcome and
-//!   the `retry_after` exactly; for a larger table it asserts that at
-//!   least two buckets' worth of states are live and compares every field
-//!   except the time a slot frees up, which depends on which buckets the
-//!   key hashes to.
+//!   [`Outcome::AllowedUntracked`]) only when no slot of its two buckets
+//!   is free, ended or evictable. When the table has exactly two buckets
+//!   (the smallest capacities), every key's buckets are the whole table,
+//!   so the model predicts the outcome and the `retry_after` exactly; for
+//!   a larger table it asserts that at least two buckets' worth of states
+//!   are live and compares every field except the time a slot frees up,
+//!   which depends on which buckets the key hashes to.
 //!
-//! Times stay within 2^31 windows of each other (the counters' documented
-//! horizon).
+//! Times stay within 2^31 seconds of each other (the state word's
+//! documented horizon).
 
 #![expect(
     clippy::arithmetic_side_effects,
@@ -51,8 +58,8 @@ use tollgate::{
     Class, Decision, Limiter, ManualClock, OnFull, Outcome, OverrideError, Policy, Window,
 };
 
-/// Slots per bucket of the limiter's table (its documented shape).
-const BUCKET_SLOTS: usize = 8;
+/// Ghosts the table keeps per pair of buckets (its documented shape).
+const GHOSTS: usize = 3;
 
 /// One operation of a sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,9 +93,12 @@ pub struct Config {
     pub seed: u64,
     /// Start time, milliseconds after 2025-05-06T00:00:00Z.
     pub start_ms: u64,
-    /// Whether classes of two nested windows share one word
-    /// (`LimiterBuilder::pack_windows`).
-    pub pack: bool,
+    /// Whether every state takes a 128-bit word
+    /// (`LimiterBuilder::wide_states`).
+    pub wide: bool,
+    /// How much a live state may hold and be evicted
+    /// (`LimiterBuilder::evict_at_most`).
+    pub evict_at_most: u32,
 }
 
 /// The policies sequences run under: nested and non-nested windows, one
@@ -239,25 +249,106 @@ fn figures(
     f
 }
 
+/// A tracked state: the newest window index of each window, and its stamp
+/// (the latest time it counted at, or the time it started at).
+#[derive(Debug, Clone)]
+struct State {
+    newest: Vec<u64>,
+    stamp: u64,
+}
+
+/// The floors the table keeps for one pair of buckets, as it documents
+/// them: three ghosts and a catch-all.
+#[derive(Debug, Default)]
+struct Floors {
+    catch_all: u64,
+    /// (key, class, floor).
+    ghosts: Vec<(u32, usize, u64)>,
+}
+
+impl Floors {
+    fn floor_for(&self, key: u32, class: usize) -> u64 {
+        self.ghosts
+            .iter()
+            .filter(|&&(k, c, _)| (k, c) == (key, class))
+            .map(|&(_, _, f)| f)
+            .fold(self.catch_all, u64::max)
+    }
+
+    fn forget(&mut self, key: u32, class: usize) {
+        self.ghosts.retain(|&(k, c, _)| (k, c) != (key, class));
+    }
+
+    fn remember(&mut self, key: u32, class: usize, floor: u64) {
+        if floor == 0 {
+            return;
+        }
+        if floor > u64::from(u32::MAX) {
+            self.catch_all = self.catch_all.max(floor);
+            return;
+        }
+        if self.ghosts.len() < GHOSTS {
+            self.ghosts.push((key, class, floor));
+            return;
+        }
+        let lowest = (0..self.ghosts.len())
+            .min_by_key(|&i| self.ghosts[i].2)
+            .filter(|&i| self.ghosts[i].2 < floor);
+        match lowest {
+            Some(i) => {
+                self.catch_all = self.catch_all.max(self.ghosts[i].2);
+                self.ghosts[i] = (key, class, floor);
+            }
+            None => self.catch_all = self.catch_all.max(floor),
+        }
+    }
+}
+
+/// What the model knows of the smallest tables, whose every key's two
+/// buckets are the whole table.
+#[derive(Debug)]
+struct Exact {
+    slots: usize,
+    floors: Floors,
+}
+
 /// The reference model.
 #[derive(Debug)]
 pub struct Model {
     /// Windows of each class, longest first.
     classes: Vec<Vec<Window>>,
-    /// Cost admitted per (key, class, window, window index). Never
-    /// forgotten: it is also the ledger of everything admitted.
+    /// The counts the limiter's states hold, per (key, class, window,
+    /// window index).
     counts: HashMap<(u32, usize, usize, u64), u32>,
-    /// Per tracked (key, class): the newest window index each window has
-    /// counted in. A check at an earlier time counts in that window (a
-    /// clock that steps back never reopens an older one).
-    newest: HashMap<(u32, usize), Vec<u64>>,
+    /// What evictions let each window admit again, per (key, class,
+    /// window, window index): everything admitted there is its count plus
+    /// this.
+    allowance: HashMap<(u32, usize, usize, u64), u32>,
+    /// Tracked states.
+    states: HashMap<(u32, usize), State>,
+    /// The floor of each key's last drop.
+    dropped: HashMap<(u32, usize), u64>,
+    /// The highest floor any drop left.
+    highest_floor: u64,
     overrides: HashMap<(u32, usize), Vec<u32>>,
     /// (key, class) pairs that ever had an override: each keeps its entry.
     override_entries: HashSet<(u32, usize)>,
     override_capacity: usize,
     on_full: OnFull,
-    /// Slots of the table, when every key's two buckets are the whole table.
-    exact_slots: Option<usize>,
+    evict_at_most: u32,
+    exact: Option<Exact>,
+}
+
+/// What a state allows a new key at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Every window with a count has ended: reclaimable, leaving this
+    /// floor.
+    Ended(u64),
+    /// Live but evictable: (largest current count, stamp).
+    Evictable(u32, u64),
+    /// Live until then.
+    Live(u64),
 }
 
 impl Model {
@@ -268,63 +359,137 @@ impl Model {
         }
     }
 
+    fn count(&self, key: u32, class: usize, i: usize, index: u64) -> u32 {
+        self.counts
+            .get(&(key, class, i, index))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The (index, count) of every window of a state at `now`.
     fn observe(&self, key: u32, class: usize, now: u64) -> (Vec<u64>, Vec<u32>) {
         let windows = &self.classes[class];
-        let newest = self.newest.get(&(key, class));
+        let state = self.states.get(&(key, class));
         let index: Vec<u64> = windows
             .iter()
             .enumerate()
-            .map(|(i, w)| newest.map_or(0, |n| n[i]).max(index_at(w, now)))
+            .map(|(i, w)| state.map_or(0, |s| s.newest[i]).max(index_at(w, now)))
             .collect();
         let count = index
             .iter()
             .enumerate()
-            .map(|(i, &x)| {
-                if newest.is_some() {
-                    self.counts.get(&(key, class, i, x)).copied().unwrap_or(0)
-                } else {
-                    0
-                }
+            .map(|(i, &x)| match state {
+                Some(_) => self.count(key, class, i, x),
+                None => 0,
             })
             .collect();
         (index, count)
     }
 
-    /// When a state's live windows end, at `at`: `None` if none is live.
-    fn live_until(&self, key: u32, class: usize, at: u64) -> Option<u64> {
-        let newest = self.newest.get(&(key, class))?;
-        let mut until = None;
-        for (i, w) in self.classes[class].iter().enumerate() {
-            let count = self
-                .counts
-                .get(&(key, class, i, newest[i]))
-                .copied()
-                .unwrap_or(0);
-            if count > 0 && newest[i] >= index_at(w, at) {
-                until = until.max(Some(end_of(w, newest[i])));
+    /// What the state of (key, class) allows a new key at `at`.
+    fn fate(&self, key: u32, class: usize, at: u64) -> Fate {
+        let state = &self.states[&(key, class)];
+        let windows = &self.classes[class];
+        let mut live_until = None;
+        let mut last_end = 0;
+        let mut largest = 0;
+        for (i, w) in windows.iter().enumerate() {
+            let count = self.count(key, class, i, state.newest[i]);
+            if count > 0 {
+                let end = end_of(w, state.newest[i]);
+                last_end = last_end.max(end);
+                if end > at {
+                    live_until = live_until.max(Some(end));
+                    largest = largest.max(count);
+                }
             }
         }
-        until
+        match live_until {
+            None => Fate::Ended(last_end),
+            Some(_) if largest <= self.evict_at_most && state.stamp < at => {
+                Fate::Evictable(largest, state.stamp)
+            }
+            Some(until) => Fate::Live(until),
+        }
     }
 
-    /// Forgets a state the limiter no longer holds, after checking that it
-    /// was allowed to drop it: every window with a count ended by `floor`.
-    fn forget(&mut self, key: u32, class: usize, floor: u64) {
-        let Some(newest) = self.newest.remove(&(key, class)) else {
-            return;
+    /// Forgets a state the limiter dropped at `at`, after checking that it
+    /// could drop it then.
+    fn drop_state(&mut self, key: u32, class: usize, at: u64) {
+        let fate = self.fate(key, class, at);
+        let floor = match fate {
+            Fate::Ended(floor) => floor,
+            Fate::Evictable(_, stamp) => {
+                if let Some(exact) = &self.exact {
+                    // Reclaiming comes before evicting, and the state
+                    // holding least (counted longest ago on a tie) goes.
+                    let others: Vec<Fate> = self
+                        .states
+                        .keys()
+                        .filter(|&&(k, c)| (k, c) != (key, class))
+                        .map(|&(k, c)| self.fate(k, c, at))
+                        .collect();
+                    assert!(
+                        self.states.len() >= exact.slots,
+                        "key {key} class {class} evicted from a table with a free slot"
+                    );
+                    assert!(
+                        others.iter().all(|f| !matches!(f, Fate::Ended(_))),
+                        "key {key} class {class} evicted where an ended state could be reclaimed"
+                    );
+                    if let Fate::Evictable(count, stamp) = fate {
+                        assert!(
+                            others.iter().all(|f| match *f {
+                                Fate::Evictable(c, s) => (c, s) >= (count, stamp),
+                                _ => true,
+                            }),
+                            "key {key} class {class} evicted while a smaller state was evictable"
+                        );
+                    }
+                }
+                // Its key starts again in the same windows: what it held
+                // there it may have again.
+                let state = &self.states[&(key, class)];
+                for (i, &x) in state.newest.iter().enumerate() {
+                    if let Some(c) = self.counts.remove(&(key, class, i, x)) {
+                        *self.allowance.entry((key, class, i, x)).or_default() += c;
+                    }
+                }
+                stamp
+            }
+            Fate::Live(until) => panic!(
+                "the limiter dropped the live state of key {key} class {class} at {at} \
+                 (live until {until}, evictable only at most {} and from an earlier second)",
+                self.evict_at_most
+            ),
         };
-        for (i, w) in self.classes[class].iter().enumerate() {
-            let count = self
-                .counts
-                .get(&(key, class, i, newest[i]))
-                .copied()
-                .unwrap_or(0);
+        self.states.remove(&(key, class));
+        self.dropped.insert((key, class), floor);
+        self.highest_floor = self.highest_floor.max(floor);
+        if let Some(exact) = &mut self.exact {
+            exact.floors.remember(key, class, floor);
+        }
+    }
+
+    /// Checks the floor the limiter reports for a key it does not track.
+    fn check_floor(&self, key: u32, class: usize, floor: u64) {
+        if let Some(&own) = self.dropped.get(&(key, class)) {
             assert!(
-                count == 0 || end_of(w, newest[i]) <= floor,
-                "the limiter dropped the state of key {key} class {class} with {count} in window {i} \
-                 ending at {} after its floor {floor}",
-                end_of(w, newest[i])
+                floor >= own,
+                "key {key} class {class} would start at floor {floor}, below {own}, its own"
+            );
+        }
+        assert!(
+            floor <= self.highest_floor,
+            "key {key} class {class} would start at floor {floor}, above every dropped \
+             state's ({})",
+            self.highest_floor
+        );
+        if let Some(exact) = &self.exact {
+            assert_eq!(
+                floor,
+                exact.floors.floor_for(key, class),
+                "key {key} class {class}: the floor of the table's ghosts"
             );
         }
     }
@@ -354,9 +519,12 @@ impl Model {
             };
         };
         match untracked {
-            Some(floor) => self.forget(key, class, floor),
+            Some(_) => assert!(
+                !self.states.contains_key(&(key, class)),
+                "the limiter dropped key {key} class {class} unseen"
+            ),
             None => assert!(
-                self.newest.contains_key(&(key, class)),
+                self.states.contains_key(&(key, class)),
                 "the limiter holds state for key {key} class {class}, which was never admitted"
             ),
         }
@@ -386,22 +554,27 @@ impl Model {
             );
         }
         if let Some(floor) = untracked {
-            // A new state: counted from the floor its buckets carry.
-            let at = now.max(floor);
-            let live: Vec<u64> = self
-                .newest
+            let fates: Vec<Fate> = self
+                .states
                 .keys()
-                .filter_map(|&(k, c)| self.live_until(k, c, at))
+                .map(|&(k, c)| self.fate(k, c, now))
                 .collect();
-            let full = match self.exact_slots {
-                Some(slots) => live.len() >= slots,
+            let live: Vec<u64> = fates
+                .iter()
+                .filter_map(|f| match *f {
+                    Fate::Live(until) => Some(until),
+                    _ => None,
+                })
+                .collect();
+            let full = match &self.exact {
+                Some(exact) => fates.len() >= exact.slots && live.len() == fates.len(),
                 None => {
                     let full = matches!(
                         actual.outcome,
                         Outcome::TableFull | Outcome::AllowedUntracked
                     );
                     assert!(
-                        !full || live.len() >= 2 * BUCKET_SLOTS,
+                        !full || live.len() >= 8,
                         "table full with only {} live states",
                         live.len()
                     );
@@ -411,7 +584,7 @@ impl Model {
             if full {
                 return match self.on_full {
                     OnFull::Deny => {
-                        let frees_at = match self.exact_slots {
+                        let frees_at = match self.exact {
                             Some(_) => live.iter().copied().min().unwrap_or(u64::MAX),
                             // Which slots the key may use is the table's
                             // business: take the limiter's figure.
@@ -443,18 +616,29 @@ impl Model {
                     }
                 };
             }
+            // A new state, from its floor.
+            let at = now.max(floor);
             let index: Vec<u64> = windows.iter().map(|w| index_at(w, at)).collect();
             let mut count = Vec::with_capacity(windows.len());
             for (i, &x) in index.iter().enumerate() {
                 let c = self.counts.entry((key, class, i, x)).or_default();
                 assert_eq!(
                     *c, 0,
-                    "key {key} class {class}: window {i} index {x} reopened after a reclaim"
+                    "key {key} class {class}: window {i} index {x} reopened after a drop"
                 );
                 *c = cost;
                 count.push(cost);
             }
-            self.newest.insert((key, class), index.clone());
+            self.states.insert(
+                (key, class),
+                State {
+                    newest: index.clone(),
+                    stamp: at,
+                },
+            );
+            if let Some(exact) = &mut self.exact {
+                exact.floors.forget(key, class);
+            }
             return figures(
                 Outcome::Allowed,
                 &windows,
@@ -486,7 +670,10 @@ impl Model {
             *c += cost;
             after.push(*c);
         }
-        self.newest.insert((key, class), index.clone());
+        if let Some(state) = self.states.get_mut(&(key, class)) {
+            state.newest.clone_from(&index);
+            state.stamp = state.stamp.max(now);
+        }
         figures(
             Outcome::Allowed,
             &windows,
@@ -551,8 +738,8 @@ pub struct Harness {
     tokens: Vec<Class>,
     /// Operations applied so far, for failure messages.
     step: usize,
-    /// Whether the limiter packs two nested windows into one word.
-    pack: bool,
+    /// Whether every state takes a 128-bit word.
+    wide: bool,
 }
 
 /// 2025-05-06T00:00:00Z, in milliseconds.
@@ -577,19 +764,29 @@ impl Harness {
             .override_capacity(config.override_capacity)
             .on_full(config.on_full)
             .seed(config.seed)
-            .pack_windows(config.pack)
+            .wide_states(config.wide)
+            .evict_at_most(config.evict_at_most)
             .build()
             .expect("limiter");
-        let exact_slots = (limiter.slots() == 2 * BUCKET_SLOTS).then_some(2 * BUCKET_SLOTS);
+        // Two buckets (of four narrow or five wide slots) are the smallest
+        // table: every key's buckets are all of it.
+        let exact = (limiter.slots() <= 10).then(|| Exact {
+            slots: limiter.slots(),
+            floors: Floors::default(),
+        });
         let model = Model {
             classes,
             counts: HashMap::new(),
-            newest: HashMap::new(),
+            allowance: HashMap::new(),
+            states: HashMap::new(),
+            dropped: HashMap::new(),
+            highest_floor: 0,
             overrides: HashMap::new(),
             override_entries: HashSet::new(),
             override_capacity: config.override_capacity,
             on_full: config.on_full,
-            exact_slots,
+            evict_at_most: config.evict_at_most,
+            exact,
         };
         Harness {
             limiter,
@@ -597,7 +794,7 @@ impl Harness {
             model,
             tokens: class_tokens(),
             step: 0,
-            pack: config.pack,
+            wide: config.wide,
         }
     }
 
@@ -619,6 +816,13 @@ impl Harness {
                 };
                 let actual = Figures::from(&d);
                 let now = self.clock_secs();
+                if let (Some(floor), Some(_)) = (untracked, self.model.classes.get(class)) {
+                    self.model.check_floor(key, class, floor);
+                }
+                if untracked.is_some() && d.outcome() == Outcome::Allowed {
+                    // An insert: it may have taken another key's slot.
+                    self.drops(now, (key, class));
+                }
                 let expected = self.model.check(key, class, cost, now, untracked, &actual);
                 assert_eq!(actual, expected, "step {step}: {op:?} at {now}");
             }
@@ -627,6 +831,9 @@ impl Harness {
                 let untracked = self.limiter.untracked_floor(&key, c);
                 let actual = Figures::from(&self.limiter.peek(&key, c));
                 let now = self.clock_secs();
+                if let (Some(floor), Some(_)) = (untracked, self.model.classes.get(class)) {
+                    self.model.check_floor(key, class, floor);
+                }
                 let expected = self.model.check(key, class, 0, now, untracked, &actual);
                 assert_eq!(actual, expected, "step {step}: {op:?} at {now}");
             }
@@ -677,25 +884,45 @@ impl Harness {
         }
     }
 
+    /// After an insert at `now` of `inserted`: the states the limiter
+    /// dropped for it (at most one), checked and forgotten by the model.
+    fn drops(&mut self, now: u64, inserted: (u32, usize)) {
+        let gone: Vec<(u32, usize)> = self
+            .model
+            .states
+            .keys()
+            .copied()
+            .filter(|&(k, c)| (k, c) != inserted)
+            .filter(|&(k, c)| self.limiter.untracked_floor(&k, self.class(c)).is_some())
+            .collect();
+        assert!(
+            gone.len() <= 1,
+            "step {}: one insert dropped {} states",
+            self.step,
+            gone.len()
+        );
+        for (k, c) in gone {
+            self.model.drop_state(k, c, now);
+        }
+    }
+
     /// What the limiter reports each window of class `i` can hold, checked
-    /// against its documented contract: `u32::MAX`, except for classes of
-    /// two nested windows when packing, whose maxima are at least the
-    /// class's limits.
+    /// against its documented contract: at least the class's limits, and
+    /// `u32::MAX` for every window of a class of up to three windows in
+    /// 128-bit states.
     fn max_limits(&self, i: usize) -> Vec<u32> {
         let Some(max) = self.limiter.max_limits(self.class(i)) else {
             return Vec::new();
         };
         if let Some(windows) = self.model.classes.get(i) {
             assert_eq!(max.len(), windows.len());
-            let nested = matches!(windows.as_slice(), [long, short]
-                if long.length().as_secs() % short.length().as_secs() == 0);
             for (&m, w) in max.iter().zip(windows) {
                 assert!(
                     m >= w.limit(),
                     "max {m} below the class limit {}",
                     w.limit()
                 );
-                if !(self.pack && nested) {
+                if self.wide && windows.len() <= 3 {
                     assert_eq!(m, u32::MAX);
                 }
             }
