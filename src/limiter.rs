@@ -64,8 +64,8 @@ impl<C> Limiter<C> {
         }
     }
 
-    /// The number of state slots allocated: two per unit of capacity,
-    /// rounded up to whole buckets.
+    /// The number of state slots allocated: 5/2 per unit of capacity with
+    /// 64-bit states, 3/2 with 128-bit ones, rounded up to whole buckets.
     pub fn slots(&self) -> usize {
         match &self.tables {
             Tables::Narrow(t) => t.slots(),
@@ -74,8 +74,8 @@ impl<C> Limiter<C> {
     }
 
     /// Bytes the key table takes per slot: its tag and state word, and its
-    /// share of the locks and floors (about 21 for states of 64 bits, 30
-    /// for states of 128).
+    /// share of the locks and floors (19 for states of 64 bits, 26 for
+    /// states of 128; about 47 and 39 bytes per unit of capacity).
     pub fn bytes_per_slot(&self) -> usize {
         match &self.tables {
             Tables::Narrow(t) => t.bytes_per_slot(),
@@ -266,6 +266,17 @@ impl<C> Limiter<C> {
         match &self.tables {
             Tables::Narrow(t) => t.untracked_floor(&t.home(hash, class.0)),
             Tables::Wide(t) => t.untracked_floor(&t.home(hash, class.0)),
+        }
+    }
+
+    /// For the differential tests: the buckets of the key table (the
+    /// smallest tables have two, which every key shares). Only with the
+    /// `test-hooks` feature.
+    #[cfg(feature = "test-hooks")]
+    pub fn buckets(&self) -> usize {
+        match &self.tables {
+            Tables::Narrow(t) => t.buckets(),
+            Tables::Wide(t) => t.buckets(),
         }
     }
 

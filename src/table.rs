@@ -3,17 +3,19 @@
 //! # Shape
 //!
 //! Slots are grouped in buckets of one cache line: four tags and their
-//! four 64-bit state words (or, for classes whose state needs 128 bits,
-//! five tags and five 128-bit words in two lines; see `stamp`). Finding a
-//! tracked key and counting it therefore touches the line of its bucket
-//! and nothing else. Each (key, class) hashes to two buckets and lives in
-//! at most one slot of them: a new key takes the bucket with more room
-//! (two-choice hashing keeps buckets evenly filled), so about a quarter of
-//! the keys of a well-filled table live in their second bucket, whose line
-//! a lookup loads only when the first does not hold the key. A table has
-//! two slots per unit of capacity. In a table too large for a core's
-//! caches, a lookup starts loading both lines at once (see
-//! [`Table::prefetch`]), so that their misses overlap.
+//! four 64-bit state words. Finding a tracked key and counting it
+//! therefore touches the line of its bucket and nothing else. (A policy
+//! whose states need 128 bits, see `stamp`, takes buckets of eight tags in
+//! one line and their eight words in the next two.) Each (key, class)
+//! hashes to two buckets and lives in at most one slot of them: a new key
+//! takes the bucket with more room (two-choice hashing keeps buckets
+//! evenly filled), so about a quarter of the keys of a table live in their
+//! second bucket, whose line a lookup reads only when the first does not
+//! hold the key. A table has 5/2 slots per unit of capacity in buckets of
+//! four (3/2 in buckets of eight), so that `capacity` live states fit. In
+//! a table too large for a core's caches, a lookup starts loading both
+//! buckets at once (see [`Table::prefetch`]), so that their misses
+//! overlap.
 //!
 //! ```text
 //! tag:   63            16 15     8 7      0
@@ -36,7 +38,7 @@
 //! read while the slot was the key's (see `word`).
 //!
 //! Inserting a key and taking a slot from another key happen under the
-//! locks of the key's buckets (parking_lot mutexes, one per pair of
+//! locks of the key's buckets (parking_lot mutexes, one per four
 //! buckets, taken in index order), so a key is never inserted twice. A
 //! slot is taken from its owner when its state holds nothing live at the
 //! inserter's time (every window with a count has ended), or, when the
@@ -80,12 +82,12 @@
 //! all ended, the end of its last window; for evicted state, its stamp. A
 //! key inserted again starts its state at `max(now, floor)` (a check at an
 //! earlier time counts in the windows of the floor: see `stamp`). Each
-//! pair of buckets keeps, under its lock, the floors of the last three
+//! group of four buckets keeps, under its lock, the floors of the last three
 //! states taken from it with a 32-bit digest of their keys (ghosts), and a
 //! catch-all floor: when a fourth ghost arrives, the lowest floor of the
-//! four moves to the catch-all, which every key inserted into the pair
+//! four moves to the catch-all, which every key inserted into the group
 //! takes. A key that never saw a time counts at its own time, unless more
-//! than three states of its bucket pair were taken at floors ahead of it.
+//! than three states of its buckets' group were taken at floors ahead of it.
 //!
 //! # Eviction
 //!
@@ -114,11 +116,8 @@ use floors::Floors;
 /// The largest capacity a table accepts, in tracked states.
 pub(crate) const MAX_CAPACITY: usize = 1 << 31;
 
-/// Slots per unit of capacity.
-const SLOTS_PER_STATE: usize = 2;
-
 /// Buckets per lock (and per set of floors).
-const BUCKETS_PER_STRIPE: usize = 2;
+const BUCKETS_PER_STRIPE: usize = 4;
 
 /// The size from which a table prefetches a lookup's lines: below it, a
 /// table in use is likely to stay in a core's second-level cache (2 MB
@@ -147,8 +146,8 @@ pub(crate) struct Home {
 #[derive(Debug)]
 pub(crate) struct Table<B: Bucket> {
     buckets: Box<[B]>,
-    /// Per pair of buckets: the lock inserts take, and the floors of the
-    /// states taken from it.
+    /// Per four buckets: the lock inserts take, and the floors of the
+    /// states taken from them.
     stripes: Box<[Mutex<Floors>]>,
     /// Whether lookups [`prefetch`](Self::prefetch): tables of at least
     /// [`PREFETCH_FROM`] bytes.
@@ -160,11 +159,8 @@ pub(crate) struct Table<B: Bucket> {
 }
 
 impl<B: Bucket> Table<B> {
-    /// A table with room for `capacity` states: `2 * capacity` slots,
-    /// rounded up to whole buckets (at least two). Two-choice hashing into
-    /// buckets of four at half load leaves both buckets of a new key full
-    /// about once in 100,000 insertions into a table filled to capacity
-    /// (a simulation); eviction makes room then.
+    /// A table with room for `capacity` states: [`Bucket::SLACK`] slots
+    /// per state, rounded up to whole buckets (at least two).
     ///
     /// # Errors
     ///
@@ -179,9 +175,11 @@ impl<B: Bucket> Table<B> {
             });
         }
         let memory = |bytes: usize| BuildError::Memory { bytes };
+        let (per, of) = B::SLACK;
         let slots = capacity
-            .checked_mul(SLOTS_PER_STATE)
-            .ok_or(memory(usize::MAX))?;
+            .checked_mul(per)
+            .ok_or(memory(usize::MAX))?
+            .div_ceil(of);
         let count = slots.div_ceil(B::SLOTS).max(2);
         let stripe_count = count.div_ceil(BUCKETS_PER_STRIPE);
         let bytes = count
@@ -227,6 +225,12 @@ impl<B: Bucket> Table<B> {
         {
             B::SLOTS
         }
+    }
+
+    /// Buckets in the table.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn buckets(&self) -> usize {
+        self.buckets.len()
     }
 
     /// Slots in the table.

@@ -1,11 +1,11 @@
-//! The floors of the states taken from a pair of buckets (see the table's
+//! The floors of the states taken from a group of buckets (see the table's
 //! "Floors"): a few ghosts, each a key's digest and its floor, and a
 //! catch-all floor for the ghosts that no longer fit.
 
-/// Ghosts kept per pair of buckets.
+/// Ghosts kept per group of buckets.
 const GHOSTS: usize = 3;
 
-/// The floors of one pair of buckets; changed only under its lock.
+/// The floors of one group of buckets; changed only under its lock.
 #[derive(Debug, Default)]
 pub(crate) struct Floors {
     /// The floor (unix seconds) of every key whose ghost was dropped: every

@@ -768,9 +768,9 @@ impl Harness {
             .evict_at_most(config.evict_at_most)
             .build()
             .expect("limiter");
-        // Two buckets (of four narrow or five wide slots) are the smallest
-        // table: every key's buckets are all of it.
-        let exact = (limiter.slots() <= 10).then(|| Exact {
+        // Two buckets are the smallest table: every key's buckets are all
+        // of it.
+        let exact = (limiter.buckets() == 2).then(|| Exact {
             slots: limiter.slots(),
             floors: Floors::default(),
         });
