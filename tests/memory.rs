@@ -157,3 +157,61 @@ fn zero_and_huge_capacities_are_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("capacity"), "{err}");
 }
+
+#[test]
+fn override_capacities_too_large_to_allocate_are_errors() {
+    // Regression: these panicked with "capacity overflow".
+    for n in [usize::MAX, usize::MAX / 2 + 1] {
+        let err = Limiter::builder(Policy::default())
+            .capacity(1)
+            .override_capacity(n)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, tollgate::BuildError::Memory { .. }),
+            "{n}: {err}"
+        );
+    }
+}
+
+/// Set in the child process that [`sizes_beyond_the_memory_are_errors`]
+/// starts under an address-space limit.
+const UNDER_LIMIT: &str = "TOLLGATE_TEST_UNDER_ULIMIT";
+
+#[test]
+#[cfg_attr(miri, ignore = "starts a process")]
+fn sizes_beyond_the_memory_are_errors() {
+    // Regression: the largest documented capacity asked for 51 GB at once
+    // and the process aborted; so did an override capacity of 2^40.
+    if std::env::var_os(UNDER_LIMIT).is_none() {
+        // Run this test again in a child whose address space is 2 GB, so
+        // that the allocations are refused rather than overcommitted.
+        let exe = std::env::current_exe().unwrap();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v 2000000 && exec \"$0\" \"$@\"")
+            .arg(exe)
+            .args([
+                "--exact",
+                "sizes_beyond_the_memory_are_errors",
+                "--test-threads=1",
+            ])
+            .env(UNDER_LIMIT, "1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "the child failed: {status}");
+        return;
+    }
+    let huge = [
+        Limiter::builder(Policy::default()).capacity(Limiter::MAX_CAPACITY),
+        Limiter::builder(Policy::default()).override_capacity(1 << 40),
+        Limiter::builder(Policy::default())
+            .capacity(Limiter::MAX_CAPACITY)
+            .wide_states(true),
+    ];
+    for builder in huge {
+        let err = builder.build().unwrap_err();
+        assert!(matches!(err, tollgate::BuildError::Memory { .. }), "{err}");
+        assert!(err.to_string().contains("cannot allocate"), "{err}");
+    }
+}

@@ -187,3 +187,34 @@ fn wide_states_take_any_override() {
     assert!(d.is_allowed());
     assert_eq!(d.remaining(), 0);
 }
+
+#[test]
+fn every_class_accepts_the_largest_limits_it_advertises() {
+    // Regression: max_limits(WRITE) said [262143, 65535], and
+    // set_override(k, WRITE, 262143) was refused because the scaled burst
+    // (87,381) did not fit; the largest primary accepted was 196,607.
+    for wide in [false, true] {
+        let l = Limiter::builder(Policy::default())
+            .capacity(16)
+            .wide_states(wide)
+            .build()
+            .unwrap();
+        for class in [Class::READ, Class::WRITE] {
+            let max = l.max_limits(class).unwrap();
+            l.set_override("primary", class, max[0]).unwrap();
+            l.set_override_limits("every", class, &max).unwrap();
+            let scaled = l.limits_for("primary", class).unwrap();
+            assert_eq!(scaled[0].limit(), max[0]);
+            assert!(scaled[1].limit() <= max[1]);
+            if max[0] < u32::MAX {
+                assert_eq!(
+                    l.set_override("k", class, max[0] + 1),
+                    Err(OverrideError::TooLarge {
+                        window: 0,
+                        max: max[0]
+                    })
+                );
+            }
+        }
+    }
+}
