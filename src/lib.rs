@@ -84,50 +84,64 @@
 //! ## Constraints
 //!
 //! - **Limits and costs**: up to `u32::MAX` (4,294,967,295) per window;
-//!   costs are `u32`. A cost of 0 is a peek. A class of two nested windows
-//!   (the short length divides the long one, as in the reference policy)
-//!   keeps both counts in one word, so that a check is one
-//!   compare-exchange; its count fields are sized when the limiter is
-//!   built, and run-time overrides of that class go up to
-//!   [`Limiter::max_limits`] (262,143 a minute and 65,535 per 10 seconds
-//!   for the reference policy). [`LimiterBuilder::pack_windows`]`(false)`
-//!   lifts that bound at the cost of a word and an exchange per window.
+//!   costs are `u32`. A cost of 0 is a peek.
+//! - **One word per state**: a key's state in a class is one atomic word
+//!   holding the time of its latest admission and a count per window, so
+//!   that a check is one compare-exchange and takes effect at one instant
+//!   (a denied check writes nothing, and no check is denied by another's
+//!   passing work). The count fields are sized when the limiter is built,
+//!   from the class's limits and the policy's overrides: in 64 bits, the
+//!   reference policy's classes hold up to 65,535 per window, which is
+//!   what run-time overrides may set ([`Limiter::max_limits`]);
+//!   [`LimiterBuilder::wide_states`] takes 128 bits, where every class of
+//!   up to three windows holds any limit. A class whose limits cannot fit
+//!   128 bits (four windows of very large limits) is a build error.
 //! - **Windows**: whole seconds, from 1 second to 100 years; up to
 //!   [`ClassPolicy::MAX_WINDOWS`](policy::ClassPolicy::MAX_WINDOWS) per
 //!   class and [`Policy::MAX_CLASSES`] classes.
-//! - **Horizon**: a window's index is kept modulo 2^32 and compared by
-//!   wrapping difference, so a key's state stays exact as long as it is
-//!   checked at least once every 2^31 windows (68 years for one-second
-//!   windows) — or its state is reclaimed, which the table does to any
-//!   state whose windows have all ended when it needs the slot. A class
-//!   whose two windows share one word keeps its long window's index modulo
-//!   2^I, I = 32 − log2(long length in seconds): at least 2^31 seconds
-//!   (127 years for a minute).
+//! - **Horizon**: the time of a state's latest admission is kept in
+//!   seconds modulo 2^32 (2^33 for a class with a window longer than 68
+//!   years) and compared with `now` by wrapping difference: a state
+//!   untouched for more than 2^31 seconds (68 years) may read as holding
+//!   counts once, unless the table has reclaimed it first. The horizon
+//!   always exceeds the class's longest window, so a key that is denied
+//!   throughout a window is admitted when it ends.
 //! - **Memory**: fixed when the limiter is built, never grows with the
-//!   number of keys seen. Each slot takes 8 bytes of tag, 8 of floor and 8
-//!   per counter word of the policy's widest class (one for a packed class,
-//!   one per window otherwise), plus a 16-byte lock per eight slots (26
-//!   bytes for the reference policy), and a table has 3/2 slots per unit of
-//!   capacity: about 39 bytes per tracked state of the reference policy
-//!   ([`Limiter::bytes_per_slot`]).
-//! - **A full table**: a new key whose two buckets hold only live state
-//!   gets [`Outcome::TableFull`] (fail closed, the default) or is admitted
-//!   untracked ([`OnFull::Allow`]). State with a live window is never
-//!   evicted, so tracked keys are never over-admitted.
+//!   number of keys seen. A bucket of four slots is one 64-byte line of
+//!   four tags and four state words; a lock and the floors of taken states
+//!   (40 bytes) serve four buckets; a table has 5/2 slots per unit of
+//!   capacity: about 47 bytes per tracked state (19 per slot:
+//!   [`Limiter::bytes_per_slot`]). With 128-bit states, buckets of eight
+//!   slots in three lines and 3/2 slots per unit: about 39 bytes.
+//! - **A full table**: a new key takes a free slot, then one whose state
+//!   has ended; when both of its buckets hold only live state, it evicts
+//!   the state holding least, if that holds at most
+//!   [`LimiterBuilder::evict_at_most`] (1 by default) in every current
+//!   window and was last counted in an earlier second. An evicted key that
+//!   comes back starts again in its windows from zero: eviction admits it
+//!   at most what it held, once per eviction; a state holding more is
+//!   never taken while a window of it is live. Otherwise the new key gets
+//!   [`Outcome::TableFull`] (fail closed, the default) or is admitted
+//!   untracked ([`OnFull::Allow`]).
 //! - **Collisions**: keys are hashed with a per-limiter random seed. Two
 //!   distinct (key, class) pairs share state only if they share a bucket
 //!   and a 48-bit fingerprint: for a new key, a probability of at most
-//!   16 / 2^48 (about 6 * 10^-14).
+//!   8 / 2^48 (about 3 * 10^-14).
 //! - **Clocks that step back**: a window once opened for a key is never
 //!   reopened or reset by an earlier time; checks at an earlier time count
 //!   in the newest window the key has seen. A time far in the future thus
-//!   holds that key's counts until the real time catches up.
+//!   holds that key's counts until the real time catches up, and only that
+//!   key's: a key whose state was taken starts again no earlier than the
+//!   end of its last window (or, evicted, its last admission), and keys
+//!   that never saw that time count at their own.
 //! - **Progress**: checks of tracked keys take no lock, allocate nothing,
-//!   and never panic; only inserting a new key takes the locks of its two
-//!   buckets.
+//!   and never panic; only inserting a new key takes the locks of its
+//!   buckets. Building a limiter asks for its memory without aborting:
+//!   too much is [`BuildError::Memory`].
 //!
-//! The repository's `docs/design.md` explains the bit layouts and the
-//! ordering argument.
+//! The repository's `docs/design.md` explains why the core is shaped this
+//! way; the bit layout and the ordering argument are in the module docs
+//! of `stamp`, `word` and `table`.
 
 // The library itself has no unsafe code at all. The lint table in
 // Cargo.toml denies it everywhere; test files that install a counting

@@ -373,6 +373,13 @@ fn steps() -> impl Strategy<Value = Vec<(i64, u32)>> {
 }
 
 proptest! {
+    // A few cases under Miri, which runs each about a thousand times
+    // slower.
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { ProptestConfig::default().cases },
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn the_word_agrees_with_a_pair_per_window(spec in class(), steps in steps(), wide in any::<bool>()) {
         let limits: Vec<u32> = spec.iter().map(|&(l, _)| l).collect();
