@@ -9,6 +9,20 @@
 //! the limiter as users build it (`tollgate_bench::Renewing`: the
 //! reference policy's shape, the default clock and capacity, `check`).
 //!
+//! Which cache lines the two threads of a `distinct_1k` row share, with
+//! `perf c2c` on a machine whose guest sees the processor's load and store
+//! sampling (Intel PEBS, AMD IBS). On the project's 2-core KVM machines it
+//! does not work: the kernel reports "PMU not available due to
+//! virtualization", `perf stat -e instructions` counts "not supported" and
+//! `perf c2c record` fails with "memory events not supported".
+//!
+//! ```text
+//! bin=$(cargo bench -p tollgate-bench --bench threads --no-run 2>&1 |
+//!     sed -n 's/.*(\(.*threads-[0-9a-f]*\)).*/\1/p')
+//! perf c2c record -- $bin --bench tollgate_check_reference/distinct_1k/2t --profile-time 10
+//! perf c2c report --stdio --call-graph none | head -100   # the HITM lines and their offsets
+//! ```
+//!
 //! Each row's time is per iteration, where one iteration is one check on
 //! every thread; criterion's throughput figure (elements/s) is the
 //! aggregate checks per second.
