@@ -3,11 +3,16 @@
 //!
 //! Every keyed row visits its keys in a precomputed pseudo-random order
 //! (see `tollgate_bench::visiting_order`), the same order for every crate.
+//!
+//! The headline rows come first: the limiter as users build it
+//! (`tollgate_bench::reference_limiter`: the reference policy's shape,
+//! the default clock, `check`) over 1,000 keys in tables of four load
+//! factors, beside governor keyed over the same keys in the same order.
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use crossbeam_utils::CachePadded;
@@ -16,7 +21,7 @@ use tollgate::{CachedClock, Class, Clock, Limiter, SystemClock};
 use tollgate_bench::{
     consume, open_limiter, open_policy, open_policy_one_window, packed_cas, packed_limiter,
     permutation, spent_policy, still_admitting, str_keys, u64_keys, visiting_order, Cycle,
-    Refresher, Ticker, OPEN_SEED, T0,
+    Refresher, Renewing, Ticker, OPEN_SEED, T0,
 };
 
 const SEED: u64 = 0xB0_0C4E;
@@ -46,6 +51,50 @@ fn track_all<C: Clock, K: std::hash::Hash>(limiter: &Limiter<C>, keys: &[K]) {
 /// allows, so that its checks admit like tollgate's.
 fn open_quota() -> Quota {
     Quota::per_second(NonZeroU32::MAX).allow_burst(NonZeroU32::MAX)
+}
+
+/// The 1,000 keys of the headline rows in tables of these capacities
+/// (tracked states): 10%, 50% and 95% full, and the default capacity.
+const LOADS: [(&str, usize); 4] = [
+    ("10pct_1k", 10_000),
+    ("50pct_1k", 2_000),
+    ("95pct_1k", 1_053),
+    ("default_1k", Limiter::DEFAULT_CAPACITY),
+];
+
+/// The headline rows: governor keyed, then tollgate as users build it at
+/// each load factor of [`LOADS`], over the same 1,000 keys in the same
+/// order.
+fn headline_rows(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed");
+    let keys = u64_keys(1_000);
+    let order = visiting_order(&keys, SEED);
+    let governor = RateLimiter::keyed(open_quota());
+    for k in &keys {
+        assert!(governor.check_key(k).is_ok());
+    }
+    g.bench_function("governor_keyed/u64_1k", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| consume(governor.check_key(black_box(keys.next()))));
+    });
+    drop(governor);
+    for (label, capacity) in LOADS {
+        let mut limiter = Renewing::new(capacity, keys.clone());
+        g.bench_function(format!("tollgate_check_load/{label}"), |b| {
+            b.iter_custom(|iters| {
+                limiter.timed(iters, order.len(), |limiter, n| {
+                    let mut keys = Cycle::new(&order);
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        consume(limiter.check(black_box(keys.next()), Class::READ));
+                    }
+                    start.elapsed()
+                })
+            });
+        });
+        limiter.still_admitting(&order[0]);
+    }
+    g.finish();
 }
 
 fn tollgate_rows(c: &mut Criterion) {
@@ -230,30 +279,28 @@ fn tollgate_rows(c: &mut Criterion) {
 
 fn governor_rows(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed");
-    for (label, n) in [("1k", 1_000), ("1M", MILLION)] {
-        let keys = u64_keys(n);
-        let limiter = RateLimiter::keyed(open_quota());
-        for k in &keys {
-            assert!(limiter.check_key(k).is_ok());
-        }
-        let order = visiting_order(&keys, SEED);
-        g.bench_function(format!("governor_keyed/u64_{label}"), |b| {
-            let mut keys = Cycle::new(&order);
-            b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
-        });
-        if n == MILLION {
-            // As tollgate's chained row: the next key depends on this
-            // check's result (a skip of 0: every check admits).
-            g.bench_function("governor_keyed_chained/u64_1M", |b| {
-                let mut keys = Cycle::new(&order);
-                b.iter(|| {
-                    let r = limiter.check_key(keys.next());
-                    keys.skip(usize::from(r.is_err()));
-                    consume(r);
-                });
-            });
-        }
+    // `governor_keyed/u64_1k` is a headline row.
+    let keys = u64_keys(MILLION);
+    let limiter = RateLimiter::keyed(open_quota());
+    for k in &keys {
+        assert!(limiter.check_key(k).is_ok());
     }
+    let order = visiting_order(&keys, SEED);
+    g.bench_function("governor_keyed/u64_1M", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| consume(limiter.check_key(black_box(keys.next()))));
+    });
+    // As tollgate's chained row: the next key depends on this check's
+    // result (a skip of 0: every check admits).
+    g.bench_function("governor_keyed_chained/u64_1M", |b| {
+        let mut keys = Cycle::new(&order);
+        b.iter(|| {
+            let r = limiter.check_key(keys.next());
+            keys.skip(usize::from(r.is_err()));
+            consume(r);
+        });
+    });
+    drop(limiter);
 
     let strings = str_keys(1_000);
     let limiter = RateLimiter::keyed(open_quota());
@@ -359,6 +406,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = tollgate_rows, governor_rows, pingora_rows, baseline_rows
+    targets = headline_rows, tollgate_rows, governor_rows, pingora_rows, baseline_rows
 }
 criterion_main!(benches);

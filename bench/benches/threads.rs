@@ -2,6 +2,27 @@
 //! threads at once, on one hot key, on 1,000 keys both threads share, and
 //! on 1,000 keys of each thread's own.
 //!
+//! The `distinct_1k` rows track 2,000 keys, 1,000 for each of two
+//! threads; their one-thread row runs the first thread's work alone, so
+//! two threads' time per check over one thread's (the aggregate ratio) is
+//! what the second thread costs the first. `tollgate_check_reference` is
+//! the limiter as users build it (`tollgate_bench::Renewing`: the
+//! reference policy's shape, the default clock and capacity, `check`).
+//!
+//! Which cache lines the two threads of a `distinct_1k` row share, with
+//! `perf c2c` on a machine whose guest sees the processor's load and store
+//! sampling (Intel PEBS, AMD IBS). On the project's 2-core KVM machines it
+//! does not work: the kernel reports "PMU not available due to
+//! virtualization", `perf stat -e instructions` counts "not supported" and
+//! `perf c2c record` fails with "memory events not supported".
+//!
+//! ```text
+//! bin=$(cargo bench -p tollgate-bench --bench threads --no-run 2>&1 |
+//!     sed -n 's/.*(\(.*threads-[0-9a-f]*\)).*/\1/p')
+//! perf c2c record -- $bin --bench tollgate_check_reference/distinct_1k/2t --profile-time 10
+//! perf c2c report --stdio --call-graph none | head -100   # the HITM lines and their offsets
+//! ```
+//!
 //! Each row's time is per iteration, where one iteration is one check on
 //! every thread; criterion's throughput figure (elements/s) is the
 //! aggregate checks per second.
@@ -13,11 +34,26 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 use governor::{Quota, RateLimiter};
-use tollgate::{CachedClock, Class};
+use tollgate::{CachedClock, Class, Limiter};
 use tollgate_bench::{
     consume, open_limiter, packed_limiter_on, run_threads, still_admitting, u64_keys,
-    visiting_order, Cycle, Refresher,
+    visiting_order, Cycle, Refresher, Renewing,
 };
+
+/// Keys of each thread's own in the `distinct_1k` rows.
+const OWN: usize = 1_000;
+
+/// The `distinct_1k` rows' keys: [`OWN`] for each of two threads, and
+/// each thread's visiting order of its own.
+fn distinct() -> (Vec<u64>, Vec<Vec<u64>>) {
+    let all = u64_keys(2 * OWN);
+    let orders = all
+        .chunks(OWN)
+        .enumerate()
+        .map(|(t, c)| visiting_order(c, t as u64))
+        .collect();
+    (all, orders)
+}
 
 /// Per-thread visiting orders of one key set: each thread walks the same
 /// keys in its own order, so the threads do not march in step.
@@ -45,22 +81,20 @@ fn tollgate_rows(c: &mut Criterion) {
         ("distinct_1k", 1_000, false),
     ] {
         for threads in [1, 2] {
-            if label != "shared_1k" && threads == 1 {
+            if label == "hot_1" && threads == 1 {
                 continue;
             }
-            let all = u64_keys(keys_per_thread.saturating_mul(if shared { 1 } else { threads }));
+            let (all, orders) = if shared {
+                let all = u64_keys(keys_per_thread);
+                let orders = orders(&all, threads);
+                (all, orders)
+            } else {
+                distinct()
+            };
             let limiter = open_limiter(all.len());
             for k in &all {
                 assert!(limiter.check(k, Class::READ).is_allowed());
             }
-            let orders: Vec<Vec<u64>> = if shared {
-                orders(&all, threads)
-            } else {
-                all.chunks(keys_per_thread)
-                    .enumerate()
-                    .map(|(t, c)| visiting_order(c, t as u64))
-                    .collect()
-            };
             row(
                 &mut g,
                 &format!("tollgate_check/{label}"),
@@ -74,6 +108,28 @@ fn tollgate_rows(c: &mut Criterion) {
             );
             still_admitting(&limiter, &all[0]);
         }
+    }
+    // As users build the limiter, on keys of each thread's own.
+    for threads in [1, 2] {
+        let (all, orders) = distinct();
+        let mut limiter = Renewing::new(Limiter::DEFAULT_CAPACITY, all);
+        g.throughput(Throughput::Elements(threads as u64));
+        g.bench_function(
+            format!("tollgate_check_reference/distinct_1k/{threads}t"),
+            |b| {
+                b.iter_custom(|iters| {
+                    limiter.timed(iters, OWN, |limiter, n| {
+                        run_threads(threads, n, |t, n| {
+                            let mut keys = Cycle::new(&orders[t]);
+                            for _ in 0..n {
+                                consume(limiter.check(black_box(keys.next()), Class::READ));
+                            }
+                        })
+                    })
+                })
+            },
+        );
+        limiter.still_admitting(&orders[0][0]);
     }
     // The reference policy's shape in one word (`packed_policy`), all
     // threads reading one `CachedClock` that moves on by 10 s every half

@@ -1,6 +1,6 @@
 //! Helpers shared by the side-by-side benchmarks in `benches/`: key sets,
-//! precomputed visiting orders, the benchmark policies and the
-//! multi-thread timing harness.
+//! precomputed visiting orders, the benchmark policies, the headline
+//! rows' limiter (`reference`) and the multi-thread timing harness.
 //!
 //! Nothing here depends on a peer crate, so `cargo test` at the workspace
 //! root builds this library without building governor or criterion.
@@ -16,6 +16,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tollgate::{CachedClock, Clock, Limiter, Policy, WindowLength};
+
+mod reference;
+
+pub use reference::{reference_limiter, reference_open_policy, Renewing, OPEN_MINUTE_LIMIT};
 
 /// A thread that keeps a `CachedClock` moving, as a server embedding the
 /// limiter would, until dropped: the `CachedClock` rows run beside one.

@@ -1,0 +1,314 @@
+//! The example API server's routes behind `tower_governor`, for
+//! `scripts/layer_vs_governor.sh`: the same company endpoints as
+//! `integrations/tower/examples/api_server.rs` (the handlers are copied
+//! from its `support/app.rs`), with the layer around the whole router as
+//! there, served the same way (axum, with the peer address).
+//!
+//! tower_governor is configured as close to tollgate-tower as it allows:
+//! one key per request, read from `Authorization: Bearer <key>` or else
+//! `X-API-Key` (an extractor of this file: tower_governor's own read
+//! only IP addresses), the `x-ratelimit-limit` and `-remaining` fields on
+//! every answer (`use_headers`), and one GCRA quota per key for every
+//! method (a tower_governor layer has one quota; the reference policy's
+//! classes would take a layer per class). The default quota is as open
+//! as it goes (one cell a nanosecond, a burst of `u32::MAX`), so no run
+//! is limited.
+//!
+//! ```text
+//! cargo bench -p tollgate-bench --bench governor_server --no-run   # prints the binary's path
+//! $bin --listen 127.0.0.1:0                  # logs "listening on http://ADDR"
+//! $bin --period-ns 1000000000 --burst 20     # the write class's rate: 60/min, bursts of 20
+//! ```
+//!
+//! Options: `--listen ADDR` (default `127.0.0.1:8080`), `--no-limit` (the
+//! same routes, no layer: this binary's own bare server), `--no-headers`
+//! (no `x-ratelimit-*` fields on admitted answers), `--period-ns N` and
+//! `--burst N` (the quota). Under `cargo bench` (argument `--bench`) it
+//! returns at once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tower::Layer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::key_extractor::KeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
+
+const USAGE: &str = "usage: governor_server [--listen ADDR] [--no-limit] [--no-headers] [--period-ns N] [--burst N]";
+
+struct Options {
+    listen: String,
+    limit: bool,
+    headers: bool,
+    period: Duration,
+    burst: u32,
+}
+
+fn options(args: Vec<String>) -> Result<Options, String> {
+    let mut o = Options {
+        listen: "127.0.0.1:8080".to_owned(),
+        limit: true,
+        headers: true,
+        period: Duration::from_nanos(1),
+        burst: u32::MAX,
+    };
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--listen" => o.listen = value()?,
+            "--no-limit" => o.limit = false,
+            "--no-headers" => o.headers = false,
+            "--period-ns" => {
+                let ns = value()?.parse().map_err(|e| format!("--period-ns: {e}"))?;
+                o.period = Duration::from_nanos(ns);
+            }
+            "--burst" => o.burst = value()?.parse().map_err(|e| format!("--burst: {e}"))?,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--bench") {
+        println!(
+            "governor_server: a server for scripts/layer_vs_governor.sh; nothing to time here"
+        );
+        return ExitCode::SUCCESS;
+    }
+    let o = match options(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("governor_server: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("governor_server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(o)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("governor_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(o: Options) -> Result<(), String> {
+    let listener = TcpListener::bind(&o.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let what = if o.limit {
+        format!(
+            "tower_governor, a cell every {:?}, bursts of {}{}",
+            o.period,
+            o.burst,
+            if o.headers {
+                ", x-ratelimit fields"
+            } else {
+                ""
+            }
+        )
+    } else {
+        "NOT rate-limited".to_owned()
+    };
+    eprintln!("governor_server: listening on http://{addr} ({what}); stop with Ctrl-C");
+    let mut builder = GovernorConfigBuilder::default();
+    builder.period(o.period).burst_size(o.burst);
+    let mut builder = builder.key_extractor(ApiKey);
+    if !o.limit {
+        serve(listener, routes()).await
+    } else if o.headers {
+        let config = builder.use_headers().finish().ok_or("a zero quota")?;
+        serve(listener, GovernorLayer::new(config).layer(routes())).await
+    } else {
+        let config = builder.finish().ok_or("a zero quota")?;
+        serve(listener, GovernorLayer::new(config).layer(routes())).await
+    }
+}
+
+/// Serves `app` until Ctrl-C, with the peer address, as the example does.
+async fn serve<S>(listener: TcpListener, app: S) -> Result<(), String>
+where
+    S: tower::Service<
+            Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send,
+{
+    let app = axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app);
+    tokio::select! {
+        served = axum::serve(listener, app) => served.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+/// The key of a request: the token of `Authorization: Bearer <token>`
+/// (the scheme in any case), else the `X-API-Key` value; requests
+/// without one are refused with tower_governor's error for an
+/// unextractable key.
+#[derive(Debug, Clone, Copy)]
+struct ApiKey;
+
+impl KeyExtractor for ApiKey {
+    type Key = String;
+
+    fn extract<T>(&self, req: &http::Request<T>) -> Result<String, GovernorError> {
+        let headers = req.headers();
+        let bearer = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim_start().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            });
+        bearer
+            .or_else(|| {
+                headers
+                    .get("x-api-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::trim)
+            })
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+// The example's routes and handlers, as in
+// integrations/tower/examples/support/app.rs.
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Company {
+    id: u64,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyInput {
+    name: Option<String>,
+    domain: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    next_id: u64,
+    companies: BTreeMap<u64, Company>,
+}
+
+impl Store {
+    fn insert(&mut self, name: String, domain: Option<String>) -> Company {
+        self.next_id = self.next_id.saturating_add(1);
+        let company = Company {
+            id: self.next_id,
+            name,
+            domain,
+        };
+        self.companies.insert(company.id, company.clone());
+        company
+    }
+}
+
+type Shared = Arc<Mutex<Store>>;
+
+fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The routes, with two companies already in the store (ids 1 and 2).
+fn routes() -> Router {
+    let mut store = Store::default();
+    for (name, domain) in [("Acme", "acme.example"), ("Globex", "globex.example")] {
+        store.insert(name.to_owned(), Some(domain.to_owned()));
+    }
+    Router::new()
+        .route("/v1/companies", get(list).post(create))
+        .route(
+            "/v1/companies/{id}",
+            get(fetch).patch(update).delete(remove),
+        )
+        .with_state(Arc::new(Mutex::new(store)))
+}
+
+#[derive(Serialize)]
+struct Page {
+    data: Vec<Company>,
+    has_more: bool,
+}
+
+async fn list(State(store): State<Shared>) -> Json<Page> {
+    let data = lock(&store).companies.values().cloned().collect();
+    Json(Page {
+        data,
+        has_more: false,
+    })
+}
+
+async fn fetch(
+    State(store): State<Shared>,
+    Path(id): Path<u64>,
+) -> Result<Json<Company>, StatusCode> {
+    lock(&store)
+        .companies
+        .get(&id)
+        .cloned()
+        .map(Json)
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+async fn create(
+    State(store): State<Shared>,
+    input: Option<Json<CompanyInput>>,
+) -> Result<(StatusCode, Json<Company>), StatusCode> {
+    let input = input.map(|Json(i)| i).unwrap_or_default();
+    let name = input.name.ok_or(StatusCode::UNPROCESSABLE_ENTITY)?;
+    let company = lock(&store).insert(name, input.domain);
+    Ok((StatusCode::CREATED, Json(company)))
+}
+
+async fn update(
+    State(store): State<Shared>,
+    Path(id): Path<u64>,
+    Json(input): Json<CompanyInput>,
+) -> Result<Json<Company>, StatusCode> {
+    let mut store = lock(&store);
+    let company = store.companies.get_mut(&id).ok_or(StatusCode::NOT_FOUND)?;
+    if let Some(name) = input.name {
+        company.name = name;
+    }
+    if input.domain.is_some() {
+        company.domain = input.domain;
+    }
+    Ok(Json(company.clone()))
+}
+
+async fn remove(State(store): State<Shared>, Path(id): Path<u64>) -> StatusCode {
+    match lock(&store).companies.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT,
+        None => StatusCode::NOT_FOUND,
+    }
+}
