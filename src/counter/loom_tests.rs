@@ -29,8 +29,8 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::*;
-use crate::state::Observed;
 use crate::length::WindowLength;
+use crate::state::Observed;
 
 /// A minute boundary (2025-05-06T00:00:00Z), so that every window of the
 /// models starts at `T`.
