@@ -290,7 +290,10 @@ fn untracked_admissions() {
     );
     // A peek counts nothing, as a peek of an empty key.
     let peek = untracked(&write(), 0, now);
-    assert_eq!((peek.outcome(), peek.remaining()), (Outcome::AllowedUntracked, 20));
+    assert_eq!(
+        (peek.outcome(), peek.remaining()),
+        (Outcome::AllowedUntracked, 20)
+    );
     // A cost no window can take, and a class without windows.
     assert_eq!(
         untracked(&write(), 21, now).outcome(),

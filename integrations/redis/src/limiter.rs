@@ -51,6 +51,33 @@ impl<C> std::fmt::Debug for RedisLimiter<C> {
     }
 }
 
+/// An API key as the in-process limiter hashes it: as a `str` when its
+/// bytes are UTF-8 (as the policy's overrides and string keys are), as
+/// bytes otherwise.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LocalKey<'a> {
+    Str(&'a str),
+    Bytes(&'a [u8]),
+}
+
+impl<'a> LocalKey<'a> {
+    pub(crate) fn of(key: &'a [u8]) -> Self {
+        match std::str::from_utf8(key) {
+            Ok(s) => Self::Str(s),
+            Err(_) => Self::Bytes(key),
+        }
+    }
+}
+
+impl std::hash::Hash for LocalKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Self::Str(s) => s.hash(state),
+            Self::Bytes(b) => b.hash(state),
+        }
+    }
+}
+
 /// What every clone of a limiter shares.
 pub(crate) struct Shared<C> {
     pub(crate) connection: Connection,
@@ -165,7 +192,7 @@ impl<C: Clock> RedisLimiter<C> {
         now: Duration,
     ) -> Result<Decision, Error> {
         let key = key.as_ref();
-        let Some(windows) = self.shared.local.limits_for(key, class) else {
+        let Some(windows) = self.shared.local.limits_for(&LocalKey::of(key), class) else {
             return Ok(decide(&[], &[], cost, now));
         };
         let call = self.store(key, class, &windows, cost, 0, Some(now));
@@ -188,7 +215,7 @@ impl<C: Clock> RedisLimiter<C> {
     async fn run(&self, key: &[u8], class: Class, cost: u32, now: Option<Duration>) -> Decision {
         let s = &*self.shared;
         let local_now = || now.unwrap_or_else(|| s.local.clock().now());
-        let Some(windows) = s.local.limits_for(key, class) else {
+        let Some(windows) = s.local.limits_for(&LocalKey::of(key), class) else {
             return decide(&[], &[], cost, local_now());
         };
         if key.len() > s.max_key_len || local_now().as_millis() > u128::from(MAX_NOW_MS) {
@@ -294,7 +321,7 @@ impl<C: Clock> RedisLimiter<C> {
     ) -> Decision {
         let s = &*self.shared;
         let d = match s.on_failure {
-            FailurePolicy::Local => s.local.check_n_at(key, class, cost, now),
+            FailurePolicy::Local => s.local.check_n_at(&LocalKey::of(key), class, cost, now),
             FailurePolicy::Allow => store::untracked(windows, cost, now),
             FailurePolicy::Deny => {
                 let open = s.breaker.open_for();
@@ -310,7 +337,8 @@ impl<C: Clock> RedisLimiter<C> {
 
 impl<C> RedisLimiter<C> {
     /// Gives `key` its own primary limit for `class` on this server from
-    /// now on (see [`Limiter::set_override`]). Overrides are per server:
+    /// now on (see [`Limiter::set_override`]). A key whose bytes are UTF-8
+    /// is the same key as that string (as in the policy's overrides). Overrides are per server:
     /// every server of a fleet must be given the same ones (or the same
     /// policy file) to agree.
     ///
@@ -323,7 +351,9 @@ impl<C> RedisLimiter<C> {
         class: Class,
         limit: u32,
     ) -> Result<(), OverrideError> {
-        self.shared.local.set_override(key.as_ref(), class, limit)
+        self.shared
+            .local
+            .set_override(&LocalKey::of(key.as_ref()), class, limit)
     }
 
     /// Gives `key` its own limits for `class`, one per window, longest
@@ -341,13 +371,15 @@ impl<C> RedisLimiter<C> {
     ) -> Result<(), OverrideError> {
         self.shared
             .local
-            .set_override_limits(key.as_ref(), class, limits)
+            .set_override_limits(&LocalKey::of(key.as_ref()), class, limits)
     }
 
     /// Returns `key` to the class's limits on this server; whether it had
     /// an override.
     pub fn remove_override<K: AsRef<[u8]> + ?Sized>(&self, key: &K, class: Class) -> bool {
-        self.shared.local.remove_override(key.as_ref(), class)
+        self.shared
+            .local
+            .remove_override(&LocalKey::of(key.as_ref()), class)
     }
 
     /// The limits `key` has in `class` now, longest window first; `None`
@@ -357,7 +389,9 @@ impl<C> RedisLimiter<C> {
         key: &K,
         class: Class,
     ) -> Option<Vec<Window>> {
-        self.shared.local.limits_for(key.as_ref(), class)
+        self.shared
+            .local
+            .limits_for(&LocalKey::of(key.as_ref()), class)
     }
 
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`.
@@ -366,7 +400,9 @@ impl<C> RedisLimiter<C> {
         key: &K,
         class: Class,
     ) -> Option<tollgate::headers::PolicyField> {
-        self.shared.local.policy_field(key.as_ref(), class)
+        self.shared
+            .local
+            .policy_field(&LocalKey::of(key.as_ref()), class)
     }
 
     /// Whether the circuit breaker is open: checks are decided by the
