@@ -172,6 +172,9 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod decide;
+#[cfg(feature = "redis")]
+mod deferred;
 mod future;
 mod key;
 mod layer;
@@ -182,6 +185,9 @@ mod response;
 mod service;
 
 pub use body::{BodyMode, InnerBody, ResponseBody, WrapBody};
+pub use decide::{Decide, Decided, Immediate, RateKey};
+#[cfg(feature = "redis")]
+pub use deferred::DeferredFuture;
 pub use future::ResponseFuture;
 pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
 pub use layer::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};
