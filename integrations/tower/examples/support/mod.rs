@@ -10,3 +10,5 @@ pub(crate) mod app;
 pub(crate) mod args;
 #[allow(dead_code, reason = "each example uses only part of the clients")]
 pub(crate) mod client;
+#[allow(dead_code, reason = "only the fleet demo and its test start a fleet")]
+pub(crate) mod fleet;

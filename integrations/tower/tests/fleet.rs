@@ -1,0 +1,73 @@
+//! Two API server processes on one Redis: writes of one key alternating
+//! between them are admitted exactly 20 per 10 seconds (the reference
+//! policy's burst), and `X-RateLimit-Remaining` counts down across both.
+//!
+//! The servers are this test program run again as fleet servers (see
+//! `examples/support/fleet.rs`), each with its own `RedisLimiter` on the
+//! system clock. The test starts at the beginning of a 10-second window,
+//! waiting for the next one when less than 7 seconds are left.
+
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "test arithmetic on small counts and times"
+)]
+
+#[path = "../examples/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use support::client::{Connection, CREATE};
+use support::fleet::{self, Server};
+use tollgate_test_support::redis::RedisServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_limit() {
+    fleet::serve_if_asked().await;
+    let Some(redis) = RedisServer::start("two_servers_share_one_limit") else {
+        return;
+    };
+    let args = ["--exact", "two_servers_share_one_limit", "--nocapture"];
+    let a = Server::start(&redis.url(), "fleet:", &args).unwrap();
+    let b = Server::start(&redis.url(), "fleet:", &args).unwrap();
+    let mut conns = [
+        Connection::open(a.addr).await.unwrap(),
+        Connection::open(b.addr).await.unwrap(),
+    ];
+
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let left = 10_000 - u64::try_from(now.as_millis() % 10_000).unwrap();
+    if left < 7_000 {
+        tokio::time::sleep(Duration::from_millis(left + 50)).await;
+    }
+    let auth = [("authorization", "Bearer key_fleet")];
+    let mut admitted = 0;
+    for i in 0..30u32 {
+        let conn = &mut conns[(i % 2) as usize];
+        let r = conn.send(CREATE.method, CREATE.path, &auth).await.unwrap();
+        let field = |name: &str| {
+            r.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        if i < 20 {
+            assert_eq!(r.status, 201, "write {i}");
+            assert_eq!(
+                field("x-ratelimit-remaining"),
+                (19 - i).to_string(),
+                "write {i}"
+            );
+            assert_eq!(field("x-ratelimit-limit"), "60");
+            admitted += 1;
+        } else {
+            assert_eq!(r.status, 429, "write {i}");
+            assert_eq!(field("x-ratelimit-remaining"), "0");
+            let retry: u64 = field("retry-after").parse().unwrap();
+            assert!((1..=10).contains(&retry), "{retry}");
+            assert!(String::from_utf8_lossy(&r.body)
+                .contains(r#""details":{"limit":20,"window":"10s"}"#));
+        }
+    }
+    assert_eq!(admitted, 20);
+}
