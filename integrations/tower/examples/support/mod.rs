@@ -12,3 +12,5 @@ pub(crate) mod args;
 pub(crate) mod client;
 #[allow(dead_code, reason = "only the fleet demo and its test start a fleet")]
 pub(crate) mod fleet;
+#[allow(dead_code, reason = "only the demos count what a span allows")]
+pub(crate) mod span;
