@@ -68,8 +68,8 @@
 //! ## Keys in Redis
 //!
 //! One hash per (API key, class), named `<prefix>{<api key>}:<class
-//! index>`, with a field per window (named by its length in seconds)
-//! holding the window's index and count. The braces make the API key the
+//! index>`, with two fields per window (named by its length in seconds):
+//! the window's index and its count. The braces make the API key the
 //! hash tag, so every class of a key lives in one cluster slot; names
 //! never depend on the clock. API keys are binary-safe and at most 512
 //! bytes by default ([`RedisLimiterBuilder::max_key_len`]); a longer one
@@ -126,7 +126,7 @@
 //! - Limits and costs as in the core: up to `u32::MAX` per window.
 //! - Times up to 2^53 milliseconds after the unix epoch (285,000 years);
 //!   a later one is decided by the failure policy.
-//! - Memory in Redis: one hash of one field per window per (key, class)
+//! - Memory in Redis: one hash of two fields per window per (key, class)
 //!   with a live window.
 //! - Redis 5 or later (scripts that call `TIME` before writing); the tests
 //!   run against Redis 7.
