@@ -2,6 +2,8 @@
 //! between them are admitted exactly 20 per 10 seconds (the reference
 //! policy's burst), and `X-RateLimit-Remaining` counts down across both.
 //!
+//! And a Redis that fails under the layer: never a 5xx.
+//!
 //! The servers are this test program run again as fleet servers (see
 //! `examples/support/fleet.rs`), each with its own `RedisLimiter` on the
 //! system clock. The test starts at the beginning of a 10-second window,
@@ -15,11 +17,16 @@
 #[path = "../examples/support/mod.rs"]
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use support::app;
 use support::client::{Connection, CREATE};
 use support::fleet::{self, Server};
+use tollgate::Policy;
+use tollgate_redis::RedisLimiter;
 use tollgate_test_support::redis::RedisServer;
+use tollgate_tower::RateLimitLayer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_limit() {
@@ -70,4 +77,51 @@ async fn two_servers_share_one_limit() {
         }
     }
     assert_eq!(admitted, 20);
+}
+
+/// Redis paused, then gone: the layer answers within the limiter's
+/// timeout from its failure policy (the server's own limits), never with
+/// a 5xx, and comes back to Redis on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_failure_is_never_a_5xx() {
+    let Some(mut redis) = RedisServer::start("a_redis_failure_is_never_a_5xx") else {
+        return;
+    };
+    let limiter = RedisLimiter::builder(Policy::default())
+        .url(redis.url())
+        .prefix("down:")
+        .timeout(Duration::from_millis(50))
+        .connect_timeout(Duration::from_millis(300))
+        .breaker(3, Duration::from_millis(200))
+        .build()
+        .await
+        .unwrap();
+    let layer = RateLimitLayer::decided_by(Arc::new(limiter))
+        .inner_body()
+        .build();
+    let addr = app::spawn(app::app(layer)).await.unwrap();
+    let mut conn = Connection::open(addr).await.unwrap();
+    read(&mut conn, "up").await;
+    redis.pause();
+    for _ in 0..5 {
+        read(&mut conn, "paused").await;
+    }
+    redis.resume();
+    redis.kill();
+    for _ in 0..5 {
+        read(&mut conn, "killed").await;
+    }
+    redis.restart();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    read(&mut conn, "restarted").await;
+}
+
+/// One read of `key_down`: a 200 with the fields, within half a second.
+async fn read(conn: &mut Connection, what: &str) {
+    let start = Instant::now();
+    let auth = [("authorization", "Bearer key_down")];
+    let r = conn.send("GET", "/v1/companies", &auth).await.unwrap();
+    assert!(start.elapsed() < Duration::from_millis(500), "{what}");
+    assert_eq!(r.status, 200, "{what}");
+    assert_eq!(r.headers["x-ratelimit-limit"], "1000", "{what}");
 }
