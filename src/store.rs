@@ -7,6 +7,11 @@
 //! answer for the same counts: [`decide`] is that rule as a pure function,
 //! the one the in-process limiter applies to the windows it reads.
 //!
+//! When the store cannot be reached, [`untracked`] and [`unavailable`]
+//! are the decisions of a limiter that then lets requests through, or
+//! refuses them, without counting; mark them
+//! [`degraded`](Decision::degraded).
+//!
 //! ```
 //! use std::time::Duration;
 //! use tollgate::store::{decide, WindowCount};
@@ -34,9 +39,10 @@
 //! assert_eq!(d.retry_after(), Some(55));
 //! ```
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
-use crate::decision::Decision;
+use crate::decision::{Decision, Outcome};
 use crate::length::WindowLength;
 use crate::policy::MAX_WINDOWS;
 use crate::state::Tally;
@@ -81,7 +87,7 @@ impl WindowCount {
 /// as [`WindowCount::at`] reads them at `now`.
 ///
 /// A cost of 0 is a peek (it reports what a cost of 1 would get). A cost
-/// above some window's limit is [`Outcome::CostTooLarge`](crate::Outcome::CostTooLarge).
+/// above some window's limit is [`Outcome::CostTooLarge`].
 /// Otherwise the cost is admitted if and only if every window has room for
 /// it, and the decision reports the counts after it: the store must count
 /// `cost` in every window exactly when the decision
@@ -98,6 +104,64 @@ pub fn decide(windows: &[Window], counts: &[WindowCount], cost: u32, now: Durati
         3 => decide_n::<3>(windows, counts, cost, now),
         MAX_WINDOWS => decide_n::<MAX_WINDOWS>(windows, counts, cost, now),
         _ => Decision::unknown_class(now.as_secs()),
+    }
+}
+
+/// The decision for a check of `cost` at `now` admitted without being
+/// counted anywhere: what a store-backed limiter answers when its store is
+/// out of reach and it is configured to let requests through.
+///
+/// Its outcome is [`Outcome::AllowedUntracked`],
+/// and its figures are those of an empty key that took `cost` (or 1, for
+/// a peek of cost 0): the class's limits, `remaining` after `cost`, and
+/// `reset` at the end of the binding window. A cost above some window's
+/// limit is still [`Outcome::CostTooLarge`],
+/// as [`decide`] gives it: no store can ever admit it. `windows` as for
+/// [`decide`]; no windows, or too many, give the decision of an unknown
+/// class. Never panics.
+pub fn untracked(windows: &[Window], cost: u32, now: Duration) -> Decision {
+    let d = decide(windows, &[], cost, now);
+    if d.outcome() == Outcome::Allowed {
+        Decision {
+            outcome: Outcome::AllowedUntracked,
+            ..d
+        }
+    } else {
+        d
+    }
+}
+
+/// The decision for a check at `now` refused because the store that keeps
+/// the counts cannot be reached, with a `Retry-After` of `retry_after`
+/// seconds (at least 1): what a store-backed limiter answers when its
+/// store is out of reach and it is configured to deny.
+///
+/// It reads as a denial by the class's primary window (the one its
+/// `limit` and the 429 body's details name), with nothing remaining until
+/// `now + retry_after`, which is its `reset`. A cost above some window's
+/// limit is still [`Outcome::CostTooLarge`],
+/// as [`decide`] gives it. `windows` as for [`decide`]; no windows, or too
+/// many, give the decision of an unknown class. Never panics.
+pub fn unavailable(windows: &[Window], cost: u32, now: Duration, retry_after: u64) -> Decision {
+    let d = decide(windows, &[], cost, now);
+    if !matches!(d.outcome(), Outcome::Allowed | Outcome::Denied) {
+        return d;
+    }
+    let Some(primary) = windows.first().copied() else {
+        return d;
+    };
+    let secs = now.as_secs();
+    let retry = retry_after.max(1);
+    Decision {
+        outcome: Outcome::Denied,
+        limit: primary.limit().into(),
+        remaining: 0,
+        reset: secs.saturating_add(retry),
+        retry_after: NonZeroU64::new(retry),
+        window: Some(primary),
+        binding: Some(primary),
+        now: secs,
+        degraded: false,
     }
 }
 

@@ -264,3 +264,80 @@ fn missing_and_extra_counts_and_bad_windows() {
     let d = decide(&one, &[], u32::MAX, now);
     assert_eq!((d.outcome(), d.remaining()), (Outcome::Allowed, 0));
 }
+
+#[test]
+fn untracked_admissions() {
+    let now = Duration::from_secs(T + 3);
+    // An empty key that took the cost: every figure but the outcome is
+    // the first check's.
+    let d = untracked(&write(), 5, now);
+    let fresh = decide(&write(), &[], 5, now);
+    assert_eq!(d.outcome(), Outcome::AllowedUntracked);
+    assert!(d.is_allowed());
+    assert_eq!(
+        (
+            d.limit(),
+            d.remaining(),
+            d.reset(),
+            d.retry_after(),
+            d.now()
+        ),
+        (60, 15, T + 10, None, T + 3)
+    );
+    assert_eq!(
+        (d.remaining(), d.reset(), d.binding()),
+        (fresh.remaining(), fresh.reset(), fresh.binding())
+    );
+    // A peek counts nothing, as a peek of an empty key.
+    let peek = untracked(&write(), 0, now);
+    assert_eq!(
+        (peek.outcome(), peek.remaining()),
+        (Outcome::AllowedUntracked, 20)
+    );
+    // A cost no window can take, and a class without windows.
+    assert_eq!(
+        untracked(&write(), 21, now).outcome(),
+        Outcome::CostTooLarge
+    );
+    assert_eq!(untracked(&[], 1, now).outcome(), Outcome::UnknownClass);
+    assert!(!untracked(&write(), 1, now).is_degraded());
+}
+
+#[test]
+fn unavailable_denials() {
+    let now = Duration::from_secs(T + 3);
+    let d = unavailable(&write(), 1, now, 2);
+    let denied_by = d.denied_by().map(|w| (w.limit(), w.length().as_secs()));
+    assert_eq!(
+        (
+            d.outcome(),
+            d.limit(),
+            d.remaining(),
+            d.reset(),
+            d.retry_after(),
+            denied_by,
+            d.now()
+        ),
+        (
+            Outcome::Denied,
+            60,
+            0,
+            T + 5,
+            Some(2),
+            Some((60, 60)),
+            T + 3
+        )
+    );
+    // A retry of 0 seconds is at least 1; the largest never overflows.
+    assert_eq!(unavailable(&write(), 1, now, 0).retry_after(), Some(1));
+    let far = unavailable(&write(), 1, now, u64::MAX);
+    assert_eq!((far.reset(), far.retry_after()), (u64::MAX, Some(u64::MAX)));
+    // A peek is denied too; a cost no window can take, and a class
+    // without windows, keep their own outcomes.
+    assert_eq!(unavailable(&write(), 0, now, 1).outcome(), Outcome::Denied);
+    assert_eq!(
+        unavailable(&write(), 61, now, 1).outcome(),
+        Outcome::CostTooLarge
+    );
+    assert_eq!(unavailable(&[], 1, now, 1).outcome(), Outcome::UnknownClass);
+}

@@ -7,7 +7,10 @@
 //! - [`counting`]: a per-thread counting global allocator (the core's
 //!   memory test, the layer's allocation test);
 //! - `tower` (feature `tower`): the model of the HTTP layer's answers and
-//!   its harness (the layer's property test and the `tower` fuzz target).
+//!   its harness (the layer's property test and the `tower` fuzz target);
+//! - `redis` (feature `redis`): a `redis-server`, or a cluster of six, of
+//!   the tests' own (the Redis limiter's tests, the fleet's end-to-end
+//!   test and its demo).
 
 #![expect(
     missing_docs,
@@ -20,5 +23,7 @@
 
 pub mod counting;
 pub mod model;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(feature = "tower")]
 pub mod tower;

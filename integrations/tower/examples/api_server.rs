@@ -25,6 +25,16 @@
 //!   the load test's policy gives, ten digits each): what setting the
 //!   fields costs on its own, without a key, a check or a rendered value,
 //!   for any middleware that sets them.
+//! - `--redis URL`: share every key's windows with every server that
+//!   uses the same Redis (`redis://127.0.0.1:6379`), through a
+//!   `tollgate_redis::RedisLimiter`; several URLs, comma-separated, name
+//!   the nodes of a Redis Cluster. While Redis is out of reach, each
+//!   server limits on its own (marked degraded), and comes back to Redis
+//!   by itself.
+//! - `--redis-prefix P`: the start of every Redis key name (default
+//!   `tollgate:`).
+//! - `--lease N`: with `--redis`, take up to N units of a key at once and
+//!   admit from them locally (lease mode).
 //! - `--system-clock`: read the time with `SystemClock` rather than the
 //!   default `CoarseClock`, whose vDSO lookup crashes under valgrind (to
 //!   count the server's instructions per request with callgrind).
@@ -36,6 +46,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
+use tollgate_redis::RedisLimiter;
 use tollgate_tower::{MissingKey, RateLimitLayer};
 
 use support::app;
@@ -50,9 +61,12 @@ struct Options {
     limit: bool,
     fields_only: bool,
     system_clock: bool,
+    redis: Option<String>,
+    redis_prefix: Option<String>,
+    lease: Option<u32>,
 }
 
-const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--fields-only] [--system-clock]";
+const USAGE: &str = "usage: api_server [--listen ADDR] [--policy FILE] [--ietf] [--peer-ip] [--capacity N] [--no-limit] [--fields-only] [--redis URL[,URL...]] [--redis-prefix P] [--lease N] [--system-clock]";
 
 fn options() -> Result<Options, ArgError> {
     let mut o = Options {
@@ -64,6 +78,9 @@ fn options() -> Result<Options, ArgError> {
         limit: true,
         fields_only: false,
         system_clock: false,
+        redis: None,
+        redis_prefix: None,
+        lease: None,
     };
     let mut args = Args::new();
     while let Some(arg) = args.next_flag() {
@@ -79,6 +96,9 @@ fn options() -> Result<Options, ArgError> {
                 o.fields_only = true;
             }
             "--system-clock" => o.system_clock = true,
+            "--redis" => o.redis = Some(args.value("--redis")?),
+            "--redis-prefix" => o.redis_prefix = Some(args.value("--redis-prefix")?),
+            "--lease" => o.lease = Some(args.parsed("--lease")?),
             other => return args::unknown(other),
         }
     }
@@ -106,17 +126,40 @@ fn limited<C: Clock + 'static>(
     builder: LimiterBuilder<C>,
 ) -> Result<impl app::App, String> {
     let limiter = builder.build().map_err(|e| e.to_string())?;
-    let missing = if o.peer_ip {
-        MissingKey::PeerIp
-    } else {
-        MissingKey::Reject
-    };
     let layer = RateLimitLayer::builder(Arc::new(limiter))
-        .missing_key(missing)
+        .missing_key(missing(o))
         .ietf_headers(o.ietf)
         .inner_body()
         .build();
     Ok(app::app(layer))
+}
+
+/// What the layer does with a request without a key.
+fn missing(o: &Options) -> MissingKey {
+    if o.peer_ip {
+        MissingKey::PeerIp
+    } else {
+        MissingKey::Reject
+    }
+}
+
+/// The limiter of `--redis`: one server, or the nodes of a cluster.
+async fn shared(o: &Options, policy: Policy, url: &str) -> Result<RedisLimiter, String> {
+    let mut builder = RedisLimiter::builder(policy)
+        .local_capacity(o.capacity)
+        .lease(o.lease);
+    if let Some(prefix) = &o.redis_prefix {
+        builder = builder.prefix(prefix.as_str());
+    }
+    builder = if url.contains(',') {
+        builder.cluster(url.split(','))
+    } else {
+        builder.url(url)
+    };
+    builder
+        .build()
+        .await
+        .map_err(|e| format!("--redis {url}: {e}"))
 }
 
 async fn run(o: Options) -> Result<(), String> {
@@ -126,6 +169,14 @@ async fn run(o: Options) -> Result<(), String> {
     };
     if o.fields_only {
         serve(&o, app::with_constant_fields(app::routes())).await
+    } else if let (true, Some(url)) = (o.limit, &o.redis) {
+        let limiter = shared(&o, policy, url).await?;
+        let layer = RateLimitLayer::decided_by(Arc::new(limiter))
+            .missing_key(missing(&o))
+            .ietf_headers(o.ietf)
+            .inner_body()
+            .build();
+        serve(&o, app::app(layer)).await
     } else if !o.limit {
         serve(&o, app::routes()).await
     } else if o.system_clock {
@@ -146,7 +197,9 @@ async fn serve(o: &Options, app: impl app::App) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", o.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let limited = if o.limit {
+    let limited = if o.limit && o.redis.is_some() {
+        "rate-limited, windows shared through Redis"
+    } else if o.limit {
         "rate-limited"
     } else if o.fields_only {
         "NOT rate-limited, constant X-RateLimit-* fields"

@@ -8,6 +8,7 @@ use tollgate::{Class, Clock, CoarseClock, Limiter};
 use tower_layer::Layer;
 
 use crate::body::{InnerBody, WrapBody};
+use crate::decide::Decide;
 use crate::key::{ApiKey, KeyExtractor};
 use crate::method::MethodClasses;
 use crate::service::RateLimit;
@@ -50,8 +51,8 @@ pub enum UnknownMethod {
 
 /// The settings every clone of the service shares.
 #[derive(Debug)]
-pub(crate) struct Config<C, K> {
-    pub(crate) limiter: Arc<Limiter<C>>,
+pub(crate) struct Config<L, K> {
+    pub(crate) limiter: Arc<L>,
     pub(crate) keys: K,
     pub(crate) missing_key: MissingKey,
     pub(crate) unknown_method: UnknownMethod,
@@ -63,18 +64,19 @@ pub(crate) struct Config<C, K> {
 }
 
 /// A [`Layer`] that rate-limits `http` requests with a tollgate
-/// [`Limiter`]: see the crate docs for what it answers.
+/// [`Limiter`] (or another [`Decide`]r, such as a limiter that keeps its
+/// counts in Redis): see the crate docs for what it answers.
 ///
 /// Cloning is cheap (one reference count); every clone and every service
 /// it makes share one limiter. `M` sets the type of the responses' bodies
 /// (see [`RateLimitLayerBuilder::inner_body`]).
 #[derive(Debug)]
-pub struct RateLimitLayer<C = CoarseClock, K = ApiKey, M = WrapBody> {
-    config: Arc<Config<C, K>>,
+pub struct RateLimitLayer<L = Limiter<CoarseClock>, K = ApiKey, M = WrapBody> {
+    config: Arc<Config<L, K>>,
     mode: PhantomData<fn() -> M>,
 }
 
-impl<C, K, M> Clone for RateLimitLayer<C, K, M> {
+impl<L, K, M> Clone for RateLimitLayer<L, K, M> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
@@ -83,7 +85,7 @@ impl<C, K, M> Clone for RateLimitLayer<C, K, M> {
     }
 }
 
-impl<C: Clock> RateLimitLayer<C, ApiKey> {
+impl<C: Clock + 'static> RateLimitLayer<Limiter<C>, ApiKey> {
     /// A layer with every default: [`ApiKey`] keys,
     /// [`MissingKey::Reject`], [`UnknownMethod::Reject`], no IETF fields.
     pub fn new(limiter: impl Into<Arc<Limiter<C>>>) -> Self {
@@ -91,9 +93,21 @@ impl<C: Clock> RateLimitLayer<C, ApiKey> {
     }
 
     /// Starts configuring a layer around `limiter`.
-    pub fn builder(limiter: impl Into<Arc<Limiter<C>>>) -> RateLimitLayerBuilder<C, ApiKey> {
+    pub fn builder(
+        limiter: impl Into<Arc<Limiter<C>>>,
+    ) -> RateLimitLayerBuilder<Limiter<C>, ApiKey> {
+        Self::decided_by(limiter.into())
+    }
+}
+
+impl<L: Decide> RateLimitLayer<L, ApiKey> {
+    /// Starts configuring a layer around any [`Decide`]r: an in-process
+    /// [`Limiter`] (as [`builder`](Self::builder)), or with the `redis`
+    /// feature a `tollgate_redis::RedisLimiter`, whose decisions the
+    /// layer awaits before calling the inner service.
+    pub fn decided_by(limiter: Arc<L>) -> RateLimitLayerBuilder<L, ApiKey> {
         RateLimitLayerBuilder {
-            limiter: limiter.into(),
+            limiter,
             keys: ApiKey::new(),
             missing_key: MissingKey::default(),
             unknown_method: UnknownMethod::default(),
@@ -103,15 +117,15 @@ impl<C: Clock> RateLimitLayer<C, ApiKey> {
     }
 }
 
-impl<C, K, M> RateLimitLayer<C, K, M> {
+impl<L, K, M> RateLimitLayer<L, K, M> {
     /// The limiter the layer checks requests with.
-    pub fn limiter(&self) -> &Arc<Limiter<C>> {
+    pub fn limiter(&self) -> &Arc<L> {
         &self.config.limiter
     }
 }
 
-impl<S, C, K, M> Layer<S> for RateLimitLayer<C, K, M> {
-    type Service = RateLimit<S, C, K, M>;
+impl<S, L, K, M> Layer<S> for RateLimitLayer<L, K, M> {
+    type Service = RateLimit<S, L, K, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
         RateLimit::new(inner, Arc::clone(&self.config))
@@ -121,8 +135,8 @@ impl<S, C, K, M> Layer<S> for RateLimitLayer<C, K, M> {
 /// Configures a [`RateLimitLayer`]; from [`RateLimitLayer::builder`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .build()"]
-pub struct RateLimitLayerBuilder<C, K, M = WrapBody> {
-    limiter: Arc<Limiter<C>>,
+pub struct RateLimitLayerBuilder<L, K, M = WrapBody> {
+    limiter: Arc<L>,
     keys: K,
     missing_key: MissingKey,
     unknown_method: UnknownMethod,
@@ -130,9 +144,9 @@ pub struct RateLimitLayerBuilder<C, K, M = WrapBody> {
     mode: PhantomData<fn() -> M>,
 }
 
-impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
+impl<L: Decide, K: KeyExtractor, M> RateLimitLayerBuilder<L, K, M> {
     /// Where keys come from (default [`ApiKey`]).
-    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<C, K2, M> {
+    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<L, K2, M> {
         self.retype(|_| keys)
     }
 
@@ -143,12 +157,12 @@ impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
     /// For axum: a response body that is not axum's `Body` is boxed into
     /// one, once per response; with this, the layer's responses are
     /// `Response<Body>` already and nothing is boxed.
-    pub fn inner_body(self) -> RateLimitLayerBuilder<C, K, InnerBody> {
+    pub fn inner_body(self) -> RateLimitLayerBuilder<L, K, InnerBody> {
         self.retype(|keys| keys)
     }
 
     /// The same settings with keys from `keys(self.keys)`, in mode `M2`.
-    fn retype<K2, M2>(self, keys: impl FnOnce(K) -> K2) -> RateLimitLayerBuilder<C, K2, M2> {
+    fn retype<K2, M2>(self, keys: impl FnOnce(K) -> K2) -> RateLimitLayerBuilder<L, K2, M2> {
         RateLimitLayerBuilder {
             limiter: self.limiter,
             keys: keys(self.keys),
@@ -181,8 +195,8 @@ impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
     }
 
     /// The layer.
-    pub fn build(self) -> RateLimitLayer<C, K, M> {
-        let allow = allow_field(&self.limiter);
+    pub fn build(self) -> RateLimitLayer<L, K, M> {
+        let allow = allow_field(&*self.limiter);
         let methods = MethodClasses::new(self.limiter.policy());
         RateLimitLayer {
             config: Arc::new(Config {
@@ -200,7 +214,7 @@ impl<C: Clock, K: KeyExtractor, M> RateLimitLayerBuilder<C, K, M> {
 }
 
 /// The policy's methods as an `Allow` field value: `GET, HEAD, ...`.
-fn allow_field<C: Clock>(limiter: &Limiter<C>) -> HeaderValue {
+fn allow_field<L: Decide>(limiter: &L) -> HeaderValue {
     let mut methods: Vec<&str> = Vec::new();
     for (_, class) in limiter.policy().classes() {
         for m in class.methods() {

@@ -141,6 +141,21 @@
 //! router; see `docs/http-load.md` for what each placement costs per
 //! request.
 //!
+//! ## A fleet: limits shared through Redis
+//!
+//! The layer checks requests with any [`Decide`]r. The in-process
+//! [`tollgate::Limiter`] decides at once, on the path described here. With
+//! the `redis` feature, a `tollgate_redis::RedisLimiter` (every key's
+//! windows shared by the servers that use one Redis) is served by the same
+//! layer through [`RateLimitLayer::decided_by`]: `call` starts the check,
+//! and the response future (`DeferredFuture`, with the feature)
+//! awaits the decision, then calls the inner service (which must be
+//! `Clone`: the readied service goes with the request) or answers, with
+//! the same fields and bodies. A decision made without Redis (it was slow
+//! or down) comes from the limiter's failure policy, never as a 5xx.
+//! Keys are named in Redis by their bytes; a peer address
+//! ([`MissingKey::PeerIp`]) as `\0peer:` and its text ([`RateKey`]).
+//!
 //! ## With hyper
 //!
 //! The service is a `tower::Service`; hyper 1 serves one through
@@ -172,6 +187,9 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod decide;
+#[cfg(feature = "redis")]
+mod deferred;
 mod future;
 mod key;
 mod layer;
@@ -182,6 +200,9 @@ mod response;
 mod service;
 
 pub use body::{BodyMode, InnerBody, ResponseBody, WrapBody};
+pub use decide::{Decide, Decided, Immediate, RateKey};
+#[cfg(feature = "redis")]
+pub use deferred::DeferredFuture;
 pub use future::ResponseFuture;
 pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
 pub use layer::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};

@@ -98,7 +98,7 @@ fn limited(headers: &http::HeaderMap) -> bool {
         && number("x-ratelimit-reset")
 }
 
-fn layered(policy: Policy, clock: ManualClock) -> RateLimit<Handler, ManualClock, ApiKey> {
+fn layered(policy: Policy, clock: ManualClock) -> RateLimit<Handler, Limiter<ManualClock>, ApiKey> {
     let limiter = Limiter::builder(policy)
         .clock(clock)
         .capacity(16)

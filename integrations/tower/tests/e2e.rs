@@ -60,8 +60,9 @@ impl Server {
     async fn with(
         policy: Policy,
         configure: impl FnOnce(
-            RateLimitLayerBuilder<ManualClock, tollgate_tower::ApiKey>,
-        ) -> RateLimitLayerBuilder<ManualClock, tollgate_tower::ApiKey>,
+            RateLimitLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
+        )
+            -> RateLimitLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
     ) -> Self {
         let clock = ManualClock::new(Duration::from_secs(T));
         let limiter = Limiter::builder(policy)

@@ -54,8 +54,8 @@ pub const X_TOKEN: &str = "x-token";
 
 /// The layer around the handler, in either body mode.
 enum Layered {
-    Wrap(RateLimit<Handler, ManualClock, ApiKey, WrapBody>),
-    Inner(RateLimit<Handler, ManualClock, ApiKey, InnerBody>),
+    Wrap(RateLimit<Handler, Limiter<ManualClock>, ApiKey, WrapBody>),
+    Inner(RateLimit<Handler, Limiter<ManualClock>, ApiKey, InnerBody>),
 }
 
 impl Layered {

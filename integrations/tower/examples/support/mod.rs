@@ -10,3 +10,7 @@ pub(crate) mod app;
 pub(crate) mod args;
 #[allow(dead_code, reason = "each example uses only part of the clients")]
 pub(crate) mod client;
+#[allow(dead_code, reason = "only the fleet demo and its test start a fleet")]
+pub(crate) mod fleet;
+#[allow(dead_code, reason = "only the demos count what a span allows")]
+pub(crate) mod span;

@@ -1,0 +1,115 @@
+//! The connection to Redis (one server, or a cluster) and the script's
+//! runs on it.
+//!
+//! One server is reached through a `ConnectionManager`: one multiplexed
+//! connection, re-established in the background when it drops. A cluster
+//! is reached through redis-rs's cluster connection, which routes each
+//! run by its key's hash tag and follows `MOVED` and failovers.
+//!
+//! The script is loaded (`SCRIPT LOAD`) when the limiter connects and
+//! again after a failed call (a reconnect may reach a server that has lost
+//! its scripts: restarted, or a replica promoted in a failover), in the
+//! background. A run that still finds no script (`NOSCRIPT`) sends the
+//! script itself (`EVAL`, which also loads it), within the same call.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, RedisResult, ServerErrorKind};
+
+use crate::script::{self, Ask};
+
+/// Where Redis is.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// One server (or a primary behind a proxy), by URL.
+    Server(String),
+    /// A cluster, by the URLs of some of its nodes.
+    Cluster(Vec<String>),
+}
+
+/// A connection to one server or to a cluster: cheap to clone, every
+/// clone shares it.
+#[derive(Clone)]
+pub(crate) enum Connection {
+    Server(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Connection {
+    /// Connects, each attempt bounded by `connect_timeout`.
+    pub(crate) async fn open(target: &Target, connect_timeout: Duration) -> RedisResult<Self> {
+        match target {
+            Target::Server(url) => {
+                let client = redis::Client::open(url.as_str())?;
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(connect_timeout))
+                    .set_response_timeout(Some(connect_timeout))
+                    .set_max_delay(connect_timeout)
+                    .set_number_of_retries(3);
+                Ok(Self::Server(
+                    ConnectionManager::new_with_config(client, config).await?,
+                ))
+            }
+            Target::Cluster(urls) => {
+                let client = ClusterClient::builder(urls.iter().map(String::as_str))
+                    .connection_timeout(connect_timeout)
+                    .response_timeout(connect_timeout)
+                    .retries(3)
+                    .min_retry_wait(10)
+                    .max_retry_wait(200)
+                    .build()?;
+                Ok(Self::Cluster(client.get_async_connection().await?))
+            }
+        }
+    }
+
+    /// Sends one command.
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        match self.clone() {
+            Self::Server(mut c) => cmd.query_async(&mut c).await,
+            Self::Cluster(mut c) => cmd.query_async(&mut c).await,
+        }
+    }
+
+    /// Loads the script (on every primary of a cluster).
+    pub(crate) async fn load(&self) -> RedisResult<()> {
+        let mut cmd = redis::cmd("SCRIPT");
+        cmd.arg("LOAD").arg(script::SOURCE);
+        self.query::<redis::Value>(&cmd).await.map(drop)
+    }
+
+    /// Runs the script on the Redis key `name`: `EVALSHA`, or `EVAL` when
+    /// the server has lost the script.
+    pub(crate) async fn run(&self, sha: &str, name: &[u8], ask: &Ask<'_>) -> RedisResult<Vec<i64>> {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(sha).arg(1).arg(name);
+        ask.args(&mut cmd);
+        match self.query(&cmd).await {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                let mut cmd = redis::cmd("EVAL");
+                cmd.arg(script::SOURCE).arg(1).arg(name);
+                ask.args(&mut cmd);
+                self.query(&cmd).await
+            }
+            reply => reply,
+        }
+    }
+
+    /// One command of the caller's, for its tests and tools (`TIME`,
+    /// `INFO`).
+    pub(crate) async fn command<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        self.query(cmd).await
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Server(_) => "Connection::Server",
+            Self::Cluster(_) => "Connection::Cluster",
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! Redis key names: `<prefix>{<api key>}:<class>`.
+//!
+//! The braces make the API key the name's hash tag, so that in a Redis
+//! Cluster every class (and every window, which are fields of one hash)
+//! of one API key lives in one slot; names never depend on the clock. The
+//! API key's bytes go in as they are (binary-safe), up to a bounded
+//! length. An API key that itself holds a `}` moves the end of the hash
+//! tag, but every class of that key still shares its tag, and distinct
+//! keys still get distinct names: only the slot changes.
+
+use std::io::Write as _;
+
+use tollgate::Class;
+
+/// The default prefix of every name.
+pub const DEFAULT_PREFIX: &str = "tollgate:";
+
+/// The longest API key accepted by default, in bytes.
+pub const DEFAULT_MAX_KEY_LEN: usize = 512;
+
+/// Writes the name of (`key`, `class`) under `prefix` into `out`.
+pub(crate) fn write(out: &mut Vec<u8>, prefix: &[u8], key: &[u8], class: Class) {
+    out.clear();
+    out.extend_from_slice(prefix);
+    out.push(b'{');
+    out.extend_from_slice(key);
+    out.extend_from_slice(b"}:");
+    // Writing to a Vec cannot fail.
+    let _ = write!(out, "{}", class.index());
+}
+
+/// The name of (`key`, `class`) under `prefix`.
+pub(crate) fn name(prefix: &[u8], key: &[u8], class: Class) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prefix.len().saturating_add(key.len()).saturating_add(6));
+    write(&mut out, prefix, key, class);
+    out
+}
+
+/// The part of a name Redis Cluster hashes to pick its slot: the bytes
+/// between the first `{` and the next `}`, when there are any.
+#[cfg(test)]
+pub(crate) fn hash_tag(name: &[u8]) -> &[u8] {
+    let Some(open) = name.iter().position(|&b| b == b'{') else {
+        return name;
+    };
+    let rest = name.get(open.saturating_add(1)..).unwrap_or(&[]);
+    match rest.iter().position(|&b| b == b'}') {
+        Some(0) | None => name,
+        Some(close) => &rest[..close],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let n = |key: &[u8], class| name(b"tg:", key, class);
+        assert_eq!(n(b"key_1", Class::READ), b"tg:{key_1}:0");
+        assert_eq!(n(b"key_1", Class::WRITE), b"tg:{key_1}:1");
+        // Binary bytes go in as they are.
+        assert_eq!(n(b"\x00\xff\r\n", Class::READ), b"tg:{\x00\xff\r\n}:0");
+    }
+
+    #[test]
+    fn every_class_of_a_key_shares_its_tag() {
+        for key in [&b"key_1"[..], b"a}b", b"}", b"", b"{x}"] {
+            let read = name(b"tg:", key, Class::READ);
+            let write = name(b"tg:", key, Class::WRITE);
+            if hash_tag(&read) != read.as_slice() {
+                assert_eq!(hash_tag(&read), hash_tag(&write), "{key:?}");
+            }
+        }
+        assert_eq!(hash_tag(&name(b"tg:", b"key_1", Class::READ)), b"key_1");
+        assert_eq!(hash_tag(&name(b"tg:", b"a}b", Class::READ)), b"a");
+    }
+
+    #[test]
+    fn class_numbers() {
+        let policy = tollgate::Policy::default();
+        let (class, _) = policy.classes().last().unwrap();
+        assert_eq!(name(b"", b"k", class), b"{k}:1");
+        let mut out = Vec::new();
+        for (class, _) in policy.classes() {
+            write(&mut out, b"p", b"k", class);
+            assert_eq!(out, format!("p{{k}}:{}", class.index()).as_bytes());
+        }
+    }
+}
