@@ -506,6 +506,21 @@ impl Stamp {
             .max()
     }
 
+    /// The largest count `word` holds in a window current at `now`.
+    pub(crate) fn held_now<B: Bits>(&self, word: B, now: u64) -> u32 {
+        let seen: Tally<MAX_WINDOWS> = self.view(word, now);
+        seen.count.iter().take(self.len).copied().max().unwrap_or(0)
+    }
+
+    /// The largest count `word` holds in any of its windows, current or
+    /// ended: how much its key was counted, last time.
+    pub(crate) fn held<B: Bits>(&self, word: B) -> u32 {
+        (0..self.len)
+            .map(|i| self.count(word, i))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The largest count `word` holds in a window current at `now`, if the
     /// word may be evicted for a new key at `now`: it has been counted in,
     /// and its stamp is strictly before `now` (so that every word its next
@@ -514,8 +529,7 @@ impl Stamp {
         if self.is_fresh(word) || self.time(word, now) >= now {
             return None;
         }
-        let seen: Tally<MAX_WINDOWS> = self.view(word, now);
-        seen.count.iter().take(self.len).copied().max()
+        Some(self.held_now(word, now))
     }
 }
 

@@ -31,8 +31,8 @@ enum Fate {
     /// No state: the slot is free.
     Empty,
     /// Every window with a count has ended; the floor is the end of the
-    /// last.
-    Ended { floor: u64 },
+    /// last, the count the largest it held.
+    Ended { count: u32, floor: u64 },
     /// Live, but small and counted in an earlier second: may be evicted;
     /// the floor is its stamp.
     Evictable { count: u32, floor: u64, ends: u64 },
@@ -44,7 +44,7 @@ impl Fate {
     /// The floor a state left behind if taken, when it may be.
     fn floor(self) -> Option<u64> {
         match self {
-            Self::Ended { floor } | Self::Evictable { floor, .. } => Some(floor),
+            Self::Ended { floor, .. } | Self::Evictable { floor, .. } => Some(floor),
             Self::Empty | Self::Live { .. } => None,
         }
     }
@@ -140,13 +140,25 @@ impl<B: Bucket> Table<B> {
                     }
                 }
             }
-            for &k in &order {
-                for (j, fate) in fates[k].iter().enumerate() {
-                    if matches!(fate, Fate::Ended { .. }) {
-                        if let Some(slot) = self.take(&insert, k, j, &mut locked) {
-                            break 'take Some(slot);
-                        }
+            // Reclaiming ended state: the state that held least first, so
+            // that the ended state of a key with traffic (likely to come
+            // back) outlasts that of a key seen once; then the oldest.
+            let mut candidates = [(0u32, 0u64, 0usize, 0usize); CANDIDATES];
+            let mut n = 0;
+            for (k, f) in fates.iter().enumerate() {
+                for (j, fate) in f.iter().enumerate() {
+                    if let (Fate::Ended { count, floor }, Some(c)) = (*fate, candidates.get_mut(n))
+                    {
+                        *c = (count, floor, k, j);
+                        n = n.saturating_add(1);
                     }
+                }
+            }
+            let candidates = candidates.get_mut(..n).unwrap_or_default();
+            candidates.sort_unstable();
+            for &(_, _, k, j) in &*candidates {
+                if let Some(slot) = self.take(&insert, k, j, &mut locked) {
+                    break 'take Some(slot);
                 }
             }
             // Eviction: the least count, then the oldest stamp.
@@ -237,6 +249,7 @@ impl<B: Bucket> Table<B> {
         }
         match stamp.live_end(word, now) {
             None => Fate::Ended {
+                count: stamp.held(word),
                 floor: stamp.end(word, now).unwrap_or(0),
             },
             Some(ends) => match stamp.evictable(word, now) {
@@ -245,6 +258,16 @@ impl<B: Bucket> Table<B> {
                     floor: stamp.time(word, now),
                     ends,
                 },
+                // Counted in this second: evictable from the next, if it
+                // holds little enough.
+                None if rules.evict_at_most > 0
+                    && stamp.time(word, now) == now
+                    && stamp.held_now(word, now) <= rules.evict_at_most =>
+                {
+                    Fate::Live {
+                        ends: ends.min(now.saturating_add(1)),
+                    }
+                }
                 _ => Fate::Live { ends },
             },
         }

@@ -231,14 +231,35 @@ fn states_counted_in_the_current_second_or_holding_more_stay() {
     let s = stamp(Width::Narrow);
     let (t, rules, _) = full_table(&s, 1, T, 1);
     let new = t.home(spread(1_000), 0);
-    // Same second: nothing may be evicted.
-    assert_eq!(t.insert(&new, T, &rules), Err(Full { frees_at: T + 60 }));
-    // Without eviction, never.
+    // Same second: nothing may be evicted, until the next.
+    assert_eq!(t.insert(&new, T, &rules), Err(Full { frees_at: T + 1 }));
+    // Without eviction, never: a slot frees up when the minute ends.
     let (t, rules, _) = full_table(&s, 0, T, 1);
+    assert_eq!(t.insert(&new, T, &rules), Err(Full { frees_at: T + 60 }));
     assert!(t.insert(&new, T + 5, &rules).is_err());
     // Holding 2 with a bound of 1: never.
     let (t, rules, _) = full_table(&s, 1, T, 2);
     assert!(t.insert(&new, T + 5, &rules).is_err());
+}
+
+#[test]
+fn ended_state_that_held_least_goes_first() {
+    let s = stamp(Width::Narrow);
+    let (t, rules, homes) = full_table(&s, 0, T, 1);
+    // One key had more traffic: at the minute's end its state outlasts
+    // the others'.
+    let busy = homes[3];
+    assert!(count(&t.find(&busy).unwrap(), &s, T + 1, 1));
+    for i in 0..7 {
+        let new = t.home(spread(1_000 + i), 0);
+        let slot = t.insert(&new, T + 60, &rules).unwrap();
+        assert!(count(&slot, &s, T + 60, 1));
+    }
+    assert!(t.find(&busy).is_some());
+    assert!(homes
+        .iter()
+        .filter(|&&h| h != busy)
+        .all(|h| t.find(h).is_none()));
 }
 
 #[test]

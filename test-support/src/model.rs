@@ -343,8 +343,8 @@ pub struct Model {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
     /// Every window with a count has ended: reclaimable, leaving this
-    /// floor.
-    Ended(u64),
+    /// floor; (the largest count it held, the floor).
+    Ended(u32, u64),
     /// Live but evictable: (largest current count, stamp).
     Evictable(u32, u64),
     /// Live until then.
@@ -393,8 +393,10 @@ impl Model {
         let mut live_until = None;
         let mut last_end = 0;
         let mut largest = 0;
+        let mut held = 0;
         for (i, w) in windows.iter().enumerate() {
             let count = self.count(key, class, i, state.newest[i]);
+            held = held.max(count);
             if count > 0 {
                 let end = end_of(w, state.newest[i]);
                 last_end = last_end.max(end);
@@ -405,9 +407,15 @@ impl Model {
             }
         }
         match live_until {
-            None => Fate::Ended(last_end),
+            None => Fate::Ended(held, last_end),
             Some(_) if largest <= self.evict_at_most && state.stamp < at => {
                 Fate::Evictable(largest, state.stamp)
+            }
+            // Evictable from the next second.
+            Some(until)
+                if self.evict_at_most > 0 && largest <= self.evict_at_most && state.stamp == at =>
+            {
+                Fate::Live(until.min(at + 1))
             }
             Some(until) => Fate::Live(until),
         }
@@ -418,7 +426,25 @@ impl Model {
     fn drop_state(&mut self, key: u32, class: usize, at: u64) {
         let fate = self.fate(key, class, at);
         let floor = match fate {
-            Fate::Ended(floor) => floor,
+            Fate::Ended(count, floor) => {
+                if self.exact.is_some() {
+                    // The state that held least goes first, then the
+                    // oldest.
+                    let smaller = self
+                        .states
+                        .keys()
+                        .filter(|&&(k, c)| (k, c) != (key, class))
+                        .any(|&(k, c)| match self.fate(k, c, at) {
+                            Fate::Ended(n, f) => (n, f) < (count, floor),
+                            _ => false,
+                        });
+                    assert!(
+                        !smaller,
+                        "key {key} class {class} reclaimed while a smaller ended state was there"
+                    );
+                }
+                floor
+            }
             Fate::Evictable(_, stamp) => {
                 if let Some(exact) = &self.exact {
                     // Reclaiming comes before evicting, and the state
@@ -434,7 +460,7 @@ impl Model {
                         "key {key} class {class} evicted from a table with a free slot"
                     );
                     assert!(
-                        others.iter().all(|f| !matches!(f, Fate::Ended(_))),
+                        others.iter().all(|f| !matches!(f, Fate::Ended(..))),
                         "key {key} class {class} evicted where an ended state could be reclaimed"
                     );
                     if let Fate::Evictable(count, stamp) = fate {
