@@ -10,6 +10,7 @@
 -- - 429 must be the layer's refusal: code `rate_limited` and a
 --   `Retry-After` (a key sent once is never denied by a window, so this is
 --   a full table).
+-- With a wait given, each connection keeps to one request per wait.
 -- At the end, `done` prints one `soak-flood NAME VALUE` line per figure
 -- for scripts/soak.py to read.
 local threads = {}
@@ -20,11 +21,18 @@ function setup(thread)
 end
 
 function init(args)
+   -- args[1]: milliseconds each connection waits between its requests
+   -- (0: none), so that the flood keeps to a rate.
+   wait_ms = tonumber(args[1] or "0") or 0
    prefix = "Bearer flood_" .. thread_id .. "_"
    sent = 0
    statuses = {}
    stale_200 = 0
    bad_429 = 0
+end
+
+function delay()
+   return wait_ms
 end
 
 function request()

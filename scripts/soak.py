@@ -54,10 +54,18 @@ Checks (any failure exits 1):
 - RSS flat after warm-up: max - min over the second half of the run at
   most RSS_TOLERANCE_KB.
 
+The flood keeps to about --flood-rate new keys a second (default
+CAPACITY). The table takes a slot for a new key only from a state that
+ended or that was last counted in an earlier second, so it admits about
+as many new keys a second as it has slots (a little over CAPACITY); a
+faster flood (--flood-rate 0: as fast as wrk goes) also gets full-table
+refusals for the steady keys' new states, which the run then reports.
+
 Usage: scripts/soak.py [--capacity N] [--duration S] [--steady-keys N]
                        [--phase S] [--connections N] [--threads N]
-                       [--sample S] [--rss-tolerance-kb KB]
-Environment: SOAK_CAPACITY, SOAK_DURATION (the options' defaults).
+                       [--flood-rate N] [--sample S] [--rss-tolerance-kb KB]
+Environment: SOAK_CAPACITY, SOAK_DURATION, SOAK_FLOOD_RATE (the options'
+defaults).
 Logs (server, wrk, every steady answer as JSON lines) go to target/soak/.
 Installs wrk with apt-get when it is missing; builds the example server.
 """
@@ -127,11 +135,17 @@ def options():
     p.add_argument("--phase", type=float, default=0.5,
                    help="seconds into each second at which the steady keys send (0.5)")
     p.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    p.add_argument("--flood-rate", type=int, default=os.environ.get("SOAK_FLOOD_RATE"),
+                   help="new keys a second the flood keeps to, about (default: CAPACITY; "
+                        "0: as fast as wrk goes)")
     p.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     p.add_argument("--sample", type=float, default=5, help="seconds between RSS samples (5)")
     p.add_argument("--rss-tolerance-kb", type=int, default=1024,
                    help="largest RSS spread over the second half, KB (1024)")
-    return p.parse_args()
+    o = p.parse_args()
+    if o.flood_rate is None:
+        o.flood_rate = o.capacity
+    return o
 
 
 def start_server(capacity, log):
@@ -173,9 +187,13 @@ def soak(o, server, address):
     deadline = time.time() + 5
     while time.time() < deadline and not all(len(log) >= 2 for log in logs.values()):
         time.sleep(0.1)
+    # Each connection waits this long between requests: the flood keeps to
+    # about --flood-rate keys a second.
+    wait_ms = o.connections * 1000 // o.flood_rate if o.flood_rate > 0 else 0
     flood = subprocess.Popen(
         ["wrk", f"-t{o.threads}", f"-c{o.connections}", f"-d{o.duration}s",
-         "-s", os.path.join(ROOT, "scripts", "soak-flood.lua"), f"http://{address}{FLOOD_PATH}"],
+         "-s", os.path.join(ROOT, "scripts", "soak-flood.lua"), f"http://{address}{FLOOD_PATH}",
+         "--", str(wait_ms)],
         stdout=subprocess.PIPE, text=True)
     while True:
         flood_done = wait_or(flood, o.sample)
@@ -495,7 +513,8 @@ def report(o, run):
     rows = [
         ("machine", f"{model}, {os.cpu_count()} CPUs"),
         ("duration", f"{o.duration} s of flood; steady keys {run['elapsed']:.0f} s"),
-        ("flood requests", f"{requests:,} ({requests / max(run['elapsed'], 1):,.0f}/s), wrk -t{o.threads} -c{o.connections}, GET {FLOOD_PATH}"),
+        ("flood requests", f"{requests:,} ({requests / max(run['elapsed'], 1):,.0f}/s), wrk -t{o.threads} -c{o.connections}, GET {FLOOD_PATH}, "
+                           f"{f'paced to ~{o.flood_rate:,}/s' if o.flood_rate else 'unpaced'}"),
         ("keys", f"{f.get('keys_sent', 0):,} invented (each sent once) + {o.steady_keys} steady"),
         ("capacity", f"{o.capacity:,} states; flood = {requests / o.capacity:.0f}x capacity"),
         ("steady requests", f"{steady_total:,}: {steady_admitted:,} admitted, {steady_denied:,} denied by a window, "
@@ -515,7 +534,7 @@ def report(o, run):
         ("result", "pass" if not failures else "FAIL"),
     ]
     print(f"\n| soak: `scripts/soak.py --capacity {o.capacity} --duration {o.duration} "
-          f"--phase {o.phase}` | |")
+          f"--phase {o.phase} --flood-rate {o.flood_rate}` | |")
     print("|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
