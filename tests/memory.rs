@@ -47,11 +47,12 @@ fn a_key_flood_is_bounded_and_forgets_no_tracked_key() {
             Outcome::Allowed => admitted += 1,
             Outcome::TableFull => {
                 refused += 1;
-                // Fail closed, with the time until a slot frees: the end of
-                // the minute in which the slots' state lives.
+                // Fail closed, with the time until a slot frees: the
+                // flood's states, each holding 1 counted in this second,
+                // may be evicted from the next.
                 assert_eq!(
                     (d.retry_after(), d.reset(), d.remaining()),
-                    (Some(59), T + 60, 0)
+                    (Some(1), T + 2, 0)
                 );
             }
             other => panic!("{other:?}"),

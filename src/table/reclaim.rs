@@ -341,6 +341,8 @@ impl<B: Bucket> Table<B> {
         word.store(first, Ordering::Release);
         // Release: a finder that acquires the tag sees the first word.
         tag_word.store(tag, Ordering::Release);
+        // Relaxed: a statistic, ordered with nothing else.
+        self.occupied.fetch_add(1, Ordering::Relaxed);
         Slot::new(tag, tag_word, word)
     }
 
