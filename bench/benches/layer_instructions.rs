@@ -41,7 +41,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response};
 use tollgate::{Limiter, Policy, SystemClock};
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::TollgateLayer;
 use tower::{service_fn, Layer, Service};
 
 /// A waker for futures that are always ready.
@@ -110,7 +110,7 @@ fn main() {
             .capacity(4096)
             .build()
             .unwrap();
-        let service = RateLimitLayer::new(limiter).layer(inner);
+        let service = TollgateLayer::new(limiter).layer(inner);
         // Every key tracked before counting starts.
         run(service.clone(), keys, u64::try_from(keys.len()).unwrap());
         service

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tollgate::{Clock, Limiter, LimiterBuilder, Policy, SystemClock};
 use tollgate_redis::RedisLimiter;
-use tollgate_tower::{MissingKey, RateLimitLayer};
+use tollgate_tower::{MissingKey, TollgateLayer};
 
 use support::app;
 use support::args::{self, ArgError, Args};
@@ -126,7 +126,7 @@ fn limited<C: Clock + 'static>(
     builder: LimiterBuilder<C>,
 ) -> Result<impl app::App, String> {
     let limiter = builder.build().map_err(|e| e.to_string())?;
-    let layer = RateLimitLayer::builder(Arc::new(limiter))
+    let layer = TollgateLayer::builder(Arc::new(limiter))
         .missing_key(missing(o))
         .ietf_headers(o.ietf)
         .inner_body()
@@ -171,7 +171,7 @@ async fn run(o: Options) -> Result<(), String> {
         serve(&o, app::with_constant_fields(app::routes())).await
     } else if let (true, Some(url)) = (o.limit, &o.redis) {
         let limiter = shared(&o, policy, url).await?;
-        let layer = RateLimitLayer::decided_by(Arc::new(limiter))
+        let layer = TollgateLayer::decided_by(Arc::new(limiter))
             .missing_key(missing(&o))
             .ietf_headers(o.ietf)
             .inner_body()

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use tollgate::{Class, Clock, CoarseClock, Limiter, Policy};
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::TollgateLayer;
 
 use support::app;
 use support::client::{self, Tally, CLOCK_ALLOWANCE, CREATE};
@@ -70,7 +70,7 @@ async fn run() -> Result<bool, Box<dyn std::error::Error>> {
     let shortest = windows.last().map_or(1, |w| w.length().as_secs());
     let limiter = Limiter::builder(policy.clone()).build()?;
     let addr = app::spawn(app::app(
-        RateLimitLayer::builder(Arc::new(limiter))
+        TollgateLayer::builder(Arc::new(limiter))
             .inner_body()
             .build(),
     ))

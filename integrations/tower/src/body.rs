@@ -9,7 +9,7 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 pin_project! {
-    /// The body of a response from [`RateLimit`](crate::RateLimit): the
+    /// The body of a response from [`Tollgate`](crate::Tollgate): the
     /// inner service's body unchanged, or the JSON error the layer answered
     /// with in one frame.
     #[derive(Debug)]
@@ -78,7 +78,7 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
     }
 }
 
-/// How a [`RateLimit`](crate::RateLimit) service types its responses'
+/// How a [`Tollgate`](crate::Tollgate) service types its responses'
 /// bodies: the inner service's body `B`, or the JSON of an answer of the
 /// layer's own. Chosen when the layer is built; the two modes are
 /// [`WrapBody`] (the default) and [`InnerBody`].
@@ -102,7 +102,7 @@ pub struct WrapBody;
 ///
 /// With axum this spares a box per response: axum keeps a response body
 /// that is already its `Body` as it is, and boxes any other (see
-/// [`RateLimitLayerBuilder::inner_body`](crate::RateLimitLayerBuilder::inner_body)).
+/// [`TollgateLayerBuilder::inner_body`](crate::TollgateLayerBuilder::inner_body)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InnerBody;
 

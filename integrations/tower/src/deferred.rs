@@ -25,7 +25,7 @@ use crate::key::KeyExtractor;
 use crate::layer::Config;
 use crate::request_id::RequestId;
 use crate::response;
-use crate::service::{Pending, RateLimit, Verdict};
+use crate::service::{Pending, Tollgate, Verdict};
 
 /// The response future of the layer over a limiter that decides later:
 /// the decision, then the inner service's response (with the rate-limit
@@ -149,7 +149,7 @@ where
 /// A limiter that keeps its counts in Redis decides later: the layer's
 /// future awaits the decision (within the limiter's timeout, after which
 /// its failure policy decides), then calls the inner service or answers.
-impl<S, C, K, M, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, RedisLimiter<C>, K, M>
+impl<S, C, K, M, ReqBody, ResBody> Service<Request<ReqBody>> for Tollgate<S, RedisLimiter<C>, K, M>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     C: Clock + 'static,

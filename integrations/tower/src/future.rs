@@ -14,7 +14,7 @@ use crate::body::{BodyMode, WrapBody};
 use crate::response::RateFields;
 
 pin_project! {
-    /// The future of [`RateLimit`](crate::RateLimit)'s responses. It does
+    /// The future of [`Tollgate`](crate::Tollgate)'s responses. It does
     /// not allocate: the inner future is held inline.
     #[derive(Debug)]
     pub struct ResponseFuture<F, M = WrapBody> {

@@ -11,7 +11,7 @@ use crate::body::{InnerBody, WrapBody};
 use crate::decide::Decide;
 use crate::key::{ApiKey, KeyExtractor};
 use crate::method::MethodClasses;
-use crate::service::RateLimit;
+use crate::service::Tollgate;
 
 /// What the layer does with a request that carries no key at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,14 +69,14 @@ pub(crate) struct Config<L, K> {
 ///
 /// Cloning is cheap (one reference count); every clone and every service
 /// it makes share one limiter. `M` sets the type of the responses' bodies
-/// (see [`RateLimitLayerBuilder::inner_body`]).
+/// (see [`TollgateLayerBuilder::inner_body`]).
 #[derive(Debug)]
-pub struct RateLimitLayer<L = Limiter<CoarseClock>, K = ApiKey, M = WrapBody> {
+pub struct TollgateLayer<L = Limiter<CoarseClock>, K = ApiKey, M = WrapBody> {
     config: Arc<Config<L, K>>,
     mode: PhantomData<fn() -> M>,
 }
 
-impl<L, K, M> Clone for RateLimitLayer<L, K, M> {
+impl<L, K, M> Clone for TollgateLayer<L, K, M> {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
@@ -85,7 +85,7 @@ impl<L, K, M> Clone for RateLimitLayer<L, K, M> {
     }
 }
 
-impl<C: Clock + 'static> RateLimitLayer<Limiter<C>, ApiKey> {
+impl<C: Clock + 'static> TollgateLayer<Limiter<C>, ApiKey> {
     /// A layer with every default: [`ApiKey`] keys,
     /// [`MissingKey::Reject`], [`UnknownMethod::Reject`], no IETF fields.
     pub fn new(limiter: impl Into<Arc<Limiter<C>>>) -> Self {
@@ -95,18 +95,18 @@ impl<C: Clock + 'static> RateLimitLayer<Limiter<C>, ApiKey> {
     /// Starts configuring a layer around `limiter`.
     pub fn builder(
         limiter: impl Into<Arc<Limiter<C>>>,
-    ) -> RateLimitLayerBuilder<Limiter<C>, ApiKey> {
+    ) -> TollgateLayerBuilder<Limiter<C>, ApiKey> {
         Self::decided_by(limiter.into())
     }
 }
 
-impl<L: Decide> RateLimitLayer<L, ApiKey> {
+impl<L: Decide> TollgateLayer<L, ApiKey> {
     /// Starts configuring a layer around any [`Decide`]r: an in-process
     /// [`Limiter`] (as [`builder`](Self::builder)), or with the `redis`
     /// feature a `tollgate_redis::RedisLimiter`, whose decisions the
     /// layer awaits before calling the inner service.
-    pub fn decided_by(limiter: Arc<L>) -> RateLimitLayerBuilder<L, ApiKey> {
-        RateLimitLayerBuilder {
+    pub fn decided_by(limiter: Arc<L>) -> TollgateLayerBuilder<L, ApiKey> {
+        TollgateLayerBuilder {
             limiter,
             keys: ApiKey::new(),
             missing_key: MissingKey::default(),
@@ -117,25 +117,25 @@ impl<L: Decide> RateLimitLayer<L, ApiKey> {
     }
 }
 
-impl<L, K, M> RateLimitLayer<L, K, M> {
+impl<L, K, M> TollgateLayer<L, K, M> {
     /// The limiter the layer checks requests with.
     pub fn limiter(&self) -> &Arc<L> {
         &self.config.limiter
     }
 }
 
-impl<S, L, K, M> Layer<S> for RateLimitLayer<L, K, M> {
-    type Service = RateLimit<S, L, K, M>;
+impl<S, L, K, M> Layer<S> for TollgateLayer<L, K, M> {
+    type Service = Tollgate<S, L, K, M>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RateLimit::new(inner, Arc::clone(&self.config))
+        Tollgate::new(inner, Arc::clone(&self.config))
     }
 }
 
-/// Configures a [`RateLimitLayer`]; from [`RateLimitLayer::builder`].
+/// Configures a [`TollgateLayer`]; from [`TollgateLayer::builder`].
 #[derive(Debug)]
 #[must_use = "a builder does nothing until .build()"]
-pub struct RateLimitLayerBuilder<L, K, M = WrapBody> {
+pub struct TollgateLayerBuilder<L, K, M = WrapBody> {
     limiter: Arc<L>,
     keys: K,
     missing_key: MissingKey,
@@ -144,9 +144,9 @@ pub struct RateLimitLayerBuilder<L, K, M = WrapBody> {
     mode: PhantomData<fn() -> M>,
 }
 
-impl<L: Decide, K: KeyExtractor, M> RateLimitLayerBuilder<L, K, M> {
+impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
     /// Where keys come from (default [`ApiKey`]).
-    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> RateLimitLayerBuilder<L, K2, M> {
+    pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> TollgateLayerBuilder<L, K2, M> {
         self.retype(|_| keys)
     }
 
@@ -157,13 +157,13 @@ impl<L: Decide, K: KeyExtractor, M> RateLimitLayerBuilder<L, K, M> {
     /// For axum: a response body that is not axum's `Body` is boxed into
     /// one, once per response; with this, the layer's responses are
     /// `Response<Body>` already and nothing is boxed.
-    pub fn inner_body(self) -> RateLimitLayerBuilder<L, K, InnerBody> {
+    pub fn inner_body(self) -> TollgateLayerBuilder<L, K, InnerBody> {
         self.retype(|keys| keys)
     }
 
     /// The same settings with keys from `keys(self.keys)`, in mode `M2`.
-    fn retype<K2, M2>(self, keys: impl FnOnce(K) -> K2) -> RateLimitLayerBuilder<L, K2, M2> {
-        RateLimitLayerBuilder {
+    fn retype<K2, M2>(self, keys: impl FnOnce(K) -> K2) -> TollgateLayerBuilder<L, K2, M2> {
+        TollgateLayerBuilder {
             limiter: self.limiter,
             keys: keys(self.keys),
             missing_key: self.missing_key,
@@ -195,10 +195,10 @@ impl<L: Decide, K: KeyExtractor, M> RateLimitLayerBuilder<L, K, M> {
     }
 
     /// The layer.
-    pub fn build(self) -> RateLimitLayer<L, K, M> {
+    pub fn build(self) -> TollgateLayer<L, K, M> {
         let allow = allow_field(&*self.limiter);
         let methods = MethodClasses::new(self.limiter.policy());
-        RateLimitLayer {
+        TollgateLayer {
             config: Arc::new(Config {
                 limiter: self.limiter,
                 keys: self.keys,

@@ -12,7 +12,7 @@
 //! use axum::{routing::get, Router};
 //! use http::{Request, StatusCode};
 //! use tollgate::{Limiter, ManualClock, Policy};
-//! use tollgate_tower::RateLimitLayer;
+//! use tollgate_tower::TollgateLayer;
 //! use tower::ServiceExt;
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -21,7 +21,7 @@
 //! let limiter = Limiter::builder(Policy::default()).clock(clock).build().unwrap();
 //! let app = Router::new()
 //!     .route("/v1/companies", get(|| async { "[]" }).post(|| async { "{}" }))
-//!     .layer(RateLimitLayer::new(limiter));
+//!     .layer(TollgateLayer::new(limiter));
 //!
 //! let post = || Request::post("/v1/companies")
 //!     .header("authorization", "Bearer key_1")
@@ -78,7 +78,7 @@
 //! when it is one field of 1 to [`MAX_REQUEST_ID_LEN`] visible ASCII bytes,
 //! otherwise `req_` followed by a per-process random prefix and a counter.
 //!
-//! With [`RateLimitLayerBuilder::ietf_headers`], every response that
+//! With [`TollgateLayerBuilder::ietf_headers`], every response that
 //! carries `X-RateLimit-*` also carries the IETF draft `RateLimit` and
 //! `RateLimit-Policy` fields (with the key's own limits).
 //!
@@ -110,20 +110,20 @@
 //! also boxes each layered route and clones it for every request, and a
 //! response body other than axum's own `Body` (the default
 //! [`ResponseBody`]) is boxed into one. Wrapping the whole router, with
-//! responses that keep axum's `Body` ([`RateLimitLayerBuilder::inner_body`]),
+//! responses that keep axum's `Body` ([`TollgateLayerBuilder::inner_body`]),
 //! checks the same requests and does none of that:
 //!
 //! ```no_run
 //! # use std::{net::SocketAddr, sync::Arc};
 //! # use axum::{extract::Request, routing::get, Router};
 //! # use tollgate::{Limiter, Policy};
-//! # use tollgate_tower::RateLimitLayer;
+//! # use tollgate_tower::TollgateLayer;
 //! use tower::Layer;
 //! # async fn serve() -> std::io::Result<()> {
 //! # let limiter = Limiter::builder(Policy::default()).build().unwrap();
 //! # let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! let routes = Router::new().route("/v1/companies", get(|| async { "[]" }));
-//! let layer = RateLimitLayer::builder(Arc::new(limiter)).inner_body().build();
+//! let layer = TollgateLayer::builder(Arc::new(limiter)).inner_body().build();
 //! let app = layer.layer(routes);
 //! axum::serve(
 //!     listener,
@@ -147,7 +147,7 @@
 //! [`tollgate::Limiter`] decides at once, on the path described here. With
 //! the `redis` feature, a `tollgate_redis::RedisLimiter` (every key's
 //! windows shared by the servers that use one Redis) is served by the same
-//! layer through [`RateLimitLayer::decided_by`]: `call` starts the check,
+//! layer through [`TollgateLayer::decided_by`]: `call` starts the check,
 //! and the response future (`DeferredFuture`, with the feature)
 //! awaits the decision, then calls the inner service (which must be
 //! `Clone`: the readied service goes with the request) or answers, with
@@ -162,7 +162,7 @@
 //! `hyper_util::service::TowerToHyperService`. The response body,
 //! [`ResponseBody`], is an `http_body::Body` with `Bytes` data that wraps
 //! any inner body (a proxy's `Incoming` included); with
-//! [`RateLimitLayerBuilder::inner_body`] it is the inner service's own
+//! [`TollgateLayerBuilder::inner_body`] it is the inner service's own
 //! body type, for types built `From<Bytes>` (`Full<Bytes>`, for one).
 //!
 //! ## Cost
@@ -182,7 +182,7 @@
 //! and the IETF fields, when enabled, their values. The response future
 //! holds the inner future inline (no box). Under axum, a response body
 //! other than axum's `Body` is boxed into one by axum, once per response:
-//! [`RateLimitLayerBuilder::inner_body`] avoids that.
+//! [`TollgateLayerBuilder::inner_body`] avoids that.
 
 #![forbid(unsafe_code)]
 
@@ -205,6 +205,6 @@ pub use decide::{Decide, Decided, Immediate, RateKey};
 pub use deferred::DeferredFuture;
 pub use future::ResponseFuture;
 pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
-pub use layer::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};
+pub use layer::{MissingKey, TollgateLayer, TollgateLayerBuilder, UnknownMethod};
 pub use request_id::{MAX_REQUEST_ID_LEN, X_REQUEST_ID};
-pub use service::RateLimit;
+pub use service::Tollgate;

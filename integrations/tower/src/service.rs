@@ -19,7 +19,7 @@ use crate::layer::{Config, MissingKey, UnknownMethod};
 use crate::request_id::RequestId;
 use crate::response::{self, RateFields};
 
-/// The rate-limiting service made by [`RateLimitLayer`](crate::RateLimitLayer).
+/// The rate-limiting service made by [`TollgateLayer`](crate::TollgateLayer).
 ///
 /// `poll_ready` is the inner service's; `call` checks the request and
 /// either calls the inner service (adding the rate-limit fields to its
@@ -29,13 +29,13 @@ use crate::response::{self, RateFields};
 /// `M` ([`WrapBody`] or [`InnerBody`](crate::InnerBody)) sets the type of
 /// its responses' bodies.
 #[derive(Debug)]
-pub struct RateLimit<S, L, K, M = WrapBody> {
+pub struct Tollgate<S, L, K, M = WrapBody> {
     pub(crate) inner: S,
     pub(crate) config: Arc<Config<L, K>>,
     mode: PhantomData<fn() -> M>,
 }
 
-impl<S: Clone, L, K, M> Clone for RateLimit<S, L, K, M> {
+impl<S: Clone, L, K, M> Clone for Tollgate<S, L, K, M> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
@@ -45,7 +45,7 @@ impl<S: Clone, L, K, M> Clone for RateLimit<S, L, K, M> {
     }
 }
 
-impl<S, L, K, M> RateLimit<S, L, K, M> {
+impl<S, L, K, M> Tollgate<S, L, K, M> {
     pub(crate) fn new(inner: S, config: Arc<Config<L, K>>) -> Self {
         Self {
             inner,
@@ -196,7 +196,7 @@ fn peer_ip(extensions: &Extensions) -> Option<IpAddr> {
 /// The in-process limiter decides at once: the layer checks in `call` and
 /// returns the inner service's future (or its own answer), as it always
 /// has.
-impl<S, C, K, M, ReqBody, ResBody> Service<Request<ReqBody>> for RateLimit<S, Limiter<C>, K, M>
+impl<S, C, K, M, ReqBody, ResBody> Service<Request<ReqBody>> for Tollgate<S, Limiter<C>, K, M>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: Clock + 'static,

@@ -24,7 +24,7 @@ use tollgate::{Limiter, ManualClock, Policy};
 use tollgate_test_support::counting::{allocations, Counting};
 use tollgate_test_support::tower::handler::Handler;
 use tollgate_test_support::tower::poll::{body_of, now_or_never};
-use tollgate_tower::{ApiKey, RateLimit, RateLimitLayer};
+use tollgate_tower::{ApiKey, Tollgate, TollgateLayer};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -98,13 +98,13 @@ fn limited(headers: &http::HeaderMap) -> bool {
         && number("x-ratelimit-reset")
 }
 
-fn layered(policy: Policy, clock: ManualClock) -> RateLimit<Handler, Limiter<ManualClock>, ApiKey> {
+fn layered(policy: Policy, clock: ManualClock) -> Tollgate<Handler, Limiter<ManualClock>, ApiKey> {
     let limiter = Limiter::builder(policy)
         .clock(clock)
         .capacity(16)
         .build()
         .unwrap();
-    RateLimitLayer::new(Arc::new(limiter)).layer(Handler::default())
+    TollgateLayer::new(Arc::new(limiter)).layer(Handler::default())
 }
 
 #[test]

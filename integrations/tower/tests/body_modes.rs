@@ -1,6 +1,6 @@
 //! Both body modes give the same answers: the default wrapper
 //! (`ResponseBody`) and the inner service's own body type
-//! (`RateLimitLayerBuilder::inner_body`), for the inner service's
+//! (`TollgateLayerBuilder::inner_body`), for the inner service's
 //! responses and for the layer's own.
 
 use std::convert::Infallible;
@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tollgate::{Limiter, ManualClock, Policy};
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::TollgateLayer;
 use tower::{service_fn, Layer, ServiceExt};
 
 /// A minute boundary: 2025-05-06T00:00:00Z.
@@ -63,8 +63,8 @@ where
 
 #[tokio::test]
 async fn the_inner_body_mode_answers_as_the_wrapper_does() {
-    let wrapped = RateLimitLayer::new(limiter()).layer(service_fn(handler));
-    let inner = RateLimitLayer::builder(limiter())
+    let wrapped = TollgateLayer::new(limiter()).layer(service_fn(handler));
+    let inner = TollgateLayer::builder(limiter())
         .inner_body()
         .build()
         .layer(service_fn(handler));

@@ -37,7 +37,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tollgate::{Limiter, ManualClock, Policy};
-use tollgate_tower::{MissingKey, RateLimitLayer, RateLimitLayerBuilder, UnknownMethod};
+use tollgate_tower::{MissingKey, TollgateLayer, TollgateLayerBuilder, UnknownMethod};
 
 use support::app;
 use support::client::{Connection, Reply};
@@ -60,9 +60,9 @@ impl Server {
     async fn with(
         policy: Policy,
         configure: impl FnOnce(
-            RateLimitLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
+            TollgateLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
         )
-            -> RateLimitLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
+            -> TollgateLayerBuilder<Limiter<ManualClock>, tollgate_tower::ApiKey>,
     ) -> Self {
         let clock = ManualClock::new(Duration::from_secs(T));
         let limiter = Limiter::builder(policy)
@@ -70,7 +70,7 @@ impl Server {
             .capacity(1_000)
             .build()
             .unwrap();
-        let layer = configure(RateLimitLayer::builder(Arc::new(limiter)))
+        let layer = configure(TollgateLayer::builder(Arc::new(limiter)))
             .inner_body()
             .build();
         let addr = app::spawn(app::app(layer)).await.unwrap();
@@ -669,42 +669,52 @@ async fn keyless_callers_by_peer_address() {
     r.assert_error(401, "invalid_api_key");
 }
 
-#[tokio::test]
-async fn a_full_table_refuses_new_keys_with_a_retry_after() {
+/// A table of `capacity` 1 behind the example app, filled with new keys
+/// until one is refused; the refusal.
+async fn fill_until_refused(evict_at_most: u32) -> Reply {
     let clock = ManualClock::new(Duration::from_secs(T));
     let limiter = Limiter::builder(Policy::default())
         .clock(clock.clone())
         .capacity(1)
+        .evict_at_most(evict_at_most)
         .build()
         .unwrap();
     let slots = limiter.slots();
     let addr = app::spawn(app::app(
-        RateLimitLayer::builder(limiter).inner_body().build(),
+        TollgateLayer::builder(limiter).inner_body().build(),
     ))
     .await
     .unwrap();
     let server = Server { addr, clock };
     // Every slot can hold a key; some key past them finds no room.
-    let mut refused = None;
     for n in 0..=4 * slots {
         let r = server.post(&format!("key_{n}")).await;
         if r.status == 429 {
-            refused = Some(r);
-            break;
+            let body = r.json();
+            assert_eq!(body["error"]["code"], "rate_limited");
+            assert_eq!(
+                body["error"]["details"],
+                json!({"limit": 60, "window": "1m"})
+            );
+            return r;
         }
         assert_eq!(r.status, 201, "{r:?}");
     }
-    let r = refused.expect("a full table refuses a new key");
-    // Fail closed, as a limit with a Retry-After: until the tracked keys'
-    // windows have all ended (the minute's, at T+60) and free their slots.
+    panic!("a full table refuses a new key");
+}
+
+#[tokio::test]
+async fn a_full_table_refuses_new_keys_with_a_retry_after() {
+    // Every state holds 1, counted in this second: by default evictable
+    // from the next second, which the refusal names.
+    let r = fill_until_refused(1).await;
+    assert_eq!(r.header("retry-after"), "1");
+    assert_eq!(r.figures(), (60, 0, T + 1));
+    // Without eviction: until the tracked keys' windows have all ended
+    // (the minute's, at T+60) and free their slots.
+    let r = fill_until_refused(0).await;
     assert_eq!(r.header("retry-after"), "60");
     assert_eq!(r.figures(), (60, 0, T + 60));
-    let body = r.json();
-    assert_eq!(body["error"]["code"], "rate_limited");
-    assert_eq!(
-        body["error"]["details"],
-        json!({"limit": 60, "window": "1m"})
-    );
 }
 
 /// The load test's control (`api_server --fields-only`) answers with the

@@ -26,7 +26,7 @@ use support::fleet::{self, Server};
 use tollgate::Policy;
 use tollgate_redis::RedisLimiter;
 use tollgate_test_support::redis::RedisServer;
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::TollgateLayer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_share_one_limit() {
@@ -96,7 +96,7 @@ async fn a_redis_failure_is_never_a_5xx() {
         .build()
         .await
         .unwrap();
-    let layer = RateLimitLayer::decided_by(Arc::new(limiter))
+    let layer = TollgateLayer::decided_by(Arc::new(limiter))
         .inner_body()
         .build();
     let addr = app::spawn(app::app(layer)).await.unwrap();

@@ -18,7 +18,7 @@ pub const BODY: &str = "{}";
 /// Answers 200 with a JSON content type (so the response's field map
 /// exists before the layer adds to it) and [`BODY`], and counts its calls.
 /// Its body type is built `From<Bytes>`, so the layer can also answer in
-/// it (`RateLimitLayerBuilder::inner_body`).
+/// it (`TollgateLayerBuilder::inner_body`).
 #[derive(Debug, Clone, Default)]
 pub struct Handler {
     pub calls: Arc<AtomicUsize>,

@@ -19,7 +19,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use tollgate::{Class, Clock, Decision, Limiter, ManualClock, Policy};
 use tollgate_tower::{
-    ApiKey, InnerBody, MissingKey, PeerKey, RateLimit, RateLimitLayer, UnknownMethod, WrapBody,
+    ApiKey, InnerBody, MissingKey, PeerKey, Tollgate, TollgateLayer, UnknownMethod, WrapBody,
     DEFAULT_MAX_KEY_LEN,
 };
 use tower_layer::Layer;
@@ -54,8 +54,8 @@ pub const X_TOKEN: &str = "x-token";
 
 /// The layer around the handler, in either body mode.
 enum Layered {
-    Wrap(RateLimit<Handler, Limiter<ManualClock>, ApiKey, WrapBody>),
-    Inner(RateLimit<Handler, Limiter<ManualClock>, ApiKey, InnerBody>),
+    Wrap(Tollgate<Handler, Limiter<ManualClock>, ApiKey, WrapBody>),
+    Inner(Tollgate<Handler, Limiter<ManualClock>, ApiKey, InnerBody>),
 }
 
 impl Layered {
@@ -184,7 +184,7 @@ impl Harness {
         } else {
             ApiKey::new()
         };
-        let layer = RateLimitLayer::builder(limiter)
+        let layer = TollgateLayer::builder(limiter)
             .key_extractor(keys.max_len(max_len))
             .missing_key(if settings.peer_ip {
                 MissingKey::PeerIp

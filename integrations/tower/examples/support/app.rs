@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tollgate::Policy;
-use tollgate_tower::{ApiKey, InnerBody, RateLimit, RateLimitLayer};
+use tollgate_tower::{ApiKey, InnerBody, Tollgate, TollgateLayer};
 use tower::{Layer, Service};
 
 /// A company record.
@@ -102,9 +102,9 @@ impl<S> App for S where
 /// fallback's included): axum then neither boxes the layered routes nor
 /// clones one for every request. With [`InnerBody`] the responses keep
 /// axum's `Body`, which axum serves without boxing it again.
-pub(crate) fn app<L>(layer: RateLimitLayer<L, ApiKey, InnerBody>) -> impl App
+pub(crate) fn app<L>(layer: TollgateLayer<L, ApiKey, InnerBody>) -> impl App
 where
-    RateLimit<Router, L, ApiKey, InnerBody>: App,
+    Tollgate<Router, L, ApiKey, InnerBody>: App,
 {
     layer.layer(routes())
 }

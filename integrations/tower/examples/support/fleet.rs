@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tollgate::Policy;
 use tollgate_redis::RedisLimiter;
-use tollgate_tower::RateLimitLayer;
+use tollgate_tower::TollgateLayer;
 
 use super::app;
 
@@ -31,7 +31,7 @@ pub(crate) async fn serve(url: &str, prefix: &str) -> Result<(), String> {
         .build()
         .await
         .map_err(|e| e.to_string())?;
-    let layer = RateLimitLayer::decided_by(Arc::new(limiter))
+    let layer = TollgateLayer::decided_by(Arc::new(limiter))
         .inner_body()
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
