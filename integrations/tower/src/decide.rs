@@ -7,16 +7,14 @@
 //! decides later: the layer awaits its decision before it calls the inner
 //! service.
 
-use std::borrow::Cow;
 use std::future::Future;
-use std::hash::Hash;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tollgate::headers::PolicyField;
 use tollgate::{Class, Clock, Decision, Limiter, Policy};
 
-use crate::key::PeerKey;
+use crate::rate_key::RateKey;
 
 /// Something that decides checks for the layer: a policy, and a decision
 /// per (key, class), now or later.
@@ -31,8 +29,14 @@ pub trait Decide: Send + Sync + 'static {
     /// The policy whose classes the layer maps methods to.
     fn policy(&self) -> &Policy;
 
-    /// Checks one request of `key` in `class`.
-    fn decide<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Decided<Self::Future>;
+    /// Checks a request of `key` in `class` that costs `cost` (0: a
+    /// peek).
+    fn decide<Q: RateKey + ?Sized>(
+        &self,
+        key: &Q,
+        class: Class,
+        cost: u32,
+    ) -> Decided<Self::Future>;
 
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`.
     fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField>;
@@ -45,28 +49,6 @@ pub enum Decided<F> {
     Now(Decision),
     /// To be awaited.
     Later(F),
-}
-
-/// A key the layer counts requests against: hashed as it is by the
-/// in-process limiter, named by its bytes in a store.
-pub trait RateKey: Hash {
-    /// The key's bytes, for a store's key names.
-    fn key_bytes(&self) -> Cow<'_, [u8]>;
-}
-
-impl RateKey for str {
-    fn key_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(self.as_bytes())
-    }
-}
-
-/// A peer address is named `\0peer:` and its text (`\0peer:192.0.2.1`):
-/// no API key [`ApiKey`](crate::ApiKey) accepts starts with a NUL byte,
-/// so no client can present another's address as its key.
-impl RateKey for PeerKey {
-    fn key_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(format!("\0peer:{}", self.0).into_bytes())
-    }
 }
 
 /// The future of a decision that is always made at once: it has no
@@ -91,8 +73,8 @@ impl<C: Clock + 'static> Decide for Limiter<C> {
     }
 
     #[inline]
-    fn decide<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Decided<Immediate> {
-        Decided::Now(self.check(key, class))
+    fn decide<Q: RateKey + ?Sized>(&self, key: &Q, class: Class, cost: u32) -> Decided<Immediate> {
+        Decided::Now(self.check_n(key, class, cost))
     }
 
     fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField> {
@@ -116,10 +98,17 @@ mod redis {
             RedisLimiter::policy(self)
         }
 
-        fn decide<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Decided<RedisFuture> {
+        fn decide<Q: RateKey + ?Sized>(
+            &self,
+            key: &Q,
+            class: Class,
+            cost: u32,
+        ) -> Decided<RedisFuture> {
             let limiter = self.clone();
             let key = key.key_bytes().into_owned();
-            Decided::Later(Box::pin(async move { limiter.check(&key, class).await }))
+            Decided::Later(Box::pin(
+                async move { limiter.check_n(&key, class, cost).await },
+            ))
         }
 
         fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField> {

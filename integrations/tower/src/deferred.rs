@@ -21,10 +21,10 @@ use tower_service::Service;
 use crate::body::BodyMode;
 use crate::decide::Decide;
 use crate::future::ResponseFuture;
+use crate::head::RequestHead;
 use crate::key::KeyExtractor;
 use crate::layer::Config;
-use crate::request_id::RequestId;
-use crate::response;
+use crate::rejection::Reason;
 use crate::service::{Pending, Tollgate, Verdict};
 
 /// The response future of the layer over a limiter that decides later:
@@ -119,7 +119,7 @@ where
                     };
                     let Deciding {
                         mut service,
-                        request,
+                        mut request,
                         config,
                         class,
                         policy_field,
@@ -127,10 +127,14 @@ where
                     } = *waiting;
                     let fields = config.fields(&decision, class, || policy_field.and_then(|f| *f));
                     let future = if decision.is_allowed() {
+                        if config.settings.decision_extension {
+                            request.extensions_mut().insert(decision);
+                        }
                         ResponseFuture::inner(service.call(request), fields)
                     } else {
-                        let id = RequestId::of(request.headers());
-                        ResponseFuture::ready(response::refused(&decision, fields, &id))
+                        let head = RequestHead::of(&request);
+                        let answer = config.answer(Reason::Limited(decision), &head, fields);
+                        ResponseFuture::ready(answer)
                     };
                     this.state = State::Responding(Box::pin(future));
                 }
@@ -164,8 +168,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        match self.config.judge(&request) {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.config.judge(&mut request) {
             Verdict::Pass(fields) => {
                 DeferredFuture::responding(ResponseFuture::inner(self.inner.call(request), fields))
             }

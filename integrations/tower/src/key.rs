@@ -1,11 +1,13 @@
 //! Which key a request counts against: the API key it carries.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
 use http::header::{HeaderName, AUTHORIZATION};
-use http::{HeaderMap, Request, StatusCode};
+use http::{HeaderMap, StatusCode};
+
+use crate::head::RequestHead;
+use crate::rate_key::RateKey;
 
 /// The longest API key [`ApiKey`] accepts by default, in bytes.
 pub const DEFAULT_MAX_KEY_LEN: usize = 256;
@@ -22,34 +24,69 @@ pub const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 /// [`KeyError::status`] and a JSON error. An extractor must not panic on
 /// any input.
 ///
-/// The default is [`ApiKey`]. Another source of keys is a few lines:
+/// The default is [`ApiKey`]. A closure is one through
+/// [`key_by`](crate::TollgateLayerBuilder::key_by); another source of keys
+/// that can refuse what it finds, or borrow its key from the request, is a
+/// few lines:
 ///
 /// ```
-/// use std::borrow::Cow;
 /// use http::Request;
-/// use tollgate_tower::{KeyError, KeyExtractor};
+/// use tollgate_tower::{KeyError, KeyExtractor, RequestHead};
 ///
 /// /// The tenant is the first path segment: `/acme/v1/companies`.
 /// #[derive(Debug)]
 /// struct Tenant;
 ///
 /// impl KeyExtractor for Tenant {
-///     fn extract<'r, B>(&self, request: &'r Request<B>) -> Result<Option<Cow<'r, str>>, KeyError> {
-///         let tenant = request.uri().path().split('/').nth(1).unwrap_or("");
-///         Ok((!tenant.is_empty()).then_some(Cow::Borrowed(tenant)))
+///     type Key<'r> = &'r str;
+///
+///     fn extract<'r>(&self, request: &RequestHead<'r>) -> Result<Option<&'r str>, KeyError> {
+///         match request.uri().path().split('/').nth(1) {
+///             None | Some("") => Ok(None),
+///             Some(t) if t.len() > 64 => Err(KeyError::TooLong),
+///             Some(t) => Ok(Some(t)),
+///         }
 ///     }
 /// }
 ///
 /// let request = Request::get("/acme/v1/companies").body(()).unwrap();
-/// assert_eq!(Tenant.extract(&request), Ok(Some(Cow::Borrowed("acme"))));
+/// assert_eq!(Tenant.extract(&RequestHead::of(&request)), Ok(Some("acme")));
 /// ```
 pub trait KeyExtractor: Send + Sync + 'static {
-    /// The key of `request`, borrowed from it where possible.
+    /// The key: borrowed from the request (`&'r str`, as [`ApiKey`]'s), or
+    /// owned (a user id, a `String`).
+    type Key<'r>: RateKey;
+
+    /// The key of `request`.
     ///
     /// # Errors
     ///
     /// A [`KeyError`] when the request carries a key that cannot be used.
-    fn extract<'r, B>(&self, request: &'r Request<B>) -> Result<Option<Cow<'r, str>>, KeyError>;
+    fn extract<'r>(&self, request: &RequestHead<'r>) -> Result<Option<Self::Key<'r>>, KeyError>;
+}
+
+/// A closure as a [`KeyExtractor`]: the key it returns, or no key
+/// (`None`: the layer answers as its [`MissingKey`](crate::MissingKey)
+/// setting says). Made by [`key_by`](crate::TollgateLayerBuilder::key_by).
+#[derive(Clone)]
+pub struct KeyFn<F>(pub(crate) F);
+
+impl<F> fmt::Debug for KeyFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyFn")
+    }
+}
+
+impl<F, T> KeyExtractor for KeyFn<F>
+where
+    F: Fn(&RequestHead<'_>) -> Option<T> + Send + Sync + 'static,
+    T: RateKey,
+{
+    type Key<'r> = T;
+
+    fn extract<'r>(&self, request: &RequestHead<'r>) -> Result<Option<T>, KeyError> {
+        Ok((self.0)(request))
+    }
 }
 
 /// Why a request's key was refused. Each has a status and a fixed message
@@ -210,8 +247,11 @@ impl ApiKey {
 }
 
 impl KeyExtractor for ApiKey {
-    fn extract<'r, B>(&self, request: &'r Request<B>) -> Result<Option<Cow<'r, str>>, KeyError> {
-        Ok(self.from_headers(request.headers())?.map(Cow::Borrowed))
+    type Key<'r> = &'r str;
+
+    #[inline]
+    fn extract<'r>(&self, request: &RequestHead<'r>) -> Result<Option<&'r str>, KeyError> {
+        self.from_headers(request.headers())
     }
 }
 

@@ -3,14 +3,21 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use http::HeaderValue;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response};
 use tollgate::{Class, Clock, CoarseClock, Limiter};
 use tower_layer::Layer;
 
 use crate::body::{InnerBody, WrapBody};
+use crate::charge::{Charges, Exempt};
+#[cfg(doc)]
+use crate::charge::{RequestClass, RequestCost};
 use crate::decide::Decide;
-use crate::key::{ApiKey, KeyExtractor};
+use crate::head::RequestHead;
+use crate::key::{ApiKey, KeyExtractor, KeyFn};
 use crate::method::MethodClasses;
+use crate::rate_key::RateKey;
+use crate::rejection::{OnRejection, Rejection};
 use crate::service::Tollgate;
 
 /// What the layer does with a request that carries no key at all.
@@ -54,13 +61,25 @@ pub enum UnknownMethod {
 pub(crate) struct Config<L, K> {
     pub(crate) limiter: Arc<L>,
     pub(crate) keys: K,
-    pub(crate) missing_key: MissingKey,
-    pub(crate) unknown_method: UnknownMethod,
-    pub(crate) ietf: bool,
+    pub(crate) settings: Settings,
     /// The class of each standard method under the limiter's policy.
     pub(crate) methods: MethodClasses,
     /// The `Allow` field of a 405: the policy's methods, in policy order.
     pub(crate) allow: HeaderValue,
+}
+
+/// The builder's settings but for the limiter and the keys.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    pub(crate) missing_key: MissingKey,
+    pub(crate) unknown_method: UnknownMethod,
+    pub(crate) ietf: bool,
+    pub(crate) charges: Charges,
+    pub(crate) exempt: Exempt,
+    pub(crate) on_rejection: OnRejection,
+    /// Whether an admitted request carries its [`Decision`](tollgate::Decision) in its
+    /// extensions.
+    pub(crate) decision_extension: bool,
 }
 
 /// A [`Layer`] that rate-limits `http` requests with a tollgate
@@ -109,9 +128,7 @@ impl<L: Decide> TollgateLayer<L, ApiKey> {
         TollgateLayerBuilder {
             limiter,
             keys: ApiKey::new(),
-            missing_key: MissingKey::default(),
-            unknown_method: UnknownMethod::default(),
-            ietf: false,
+            settings: Settings::default(),
             mode: PhantomData,
         }
     }
@@ -138,9 +155,7 @@ impl<S, L, K, M> Layer<S> for TollgateLayer<L, K, M> {
 pub struct TollgateLayerBuilder<L, K, M = WrapBody> {
     limiter: Arc<L>,
     keys: K,
-    missing_key: MissingKey,
-    unknown_method: UnknownMethod,
-    ietf: bool,
+    settings: Settings,
     mode: PhantomData<fn() -> M>,
 }
 
@@ -148,6 +163,34 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
     /// Where keys come from (default [`ApiKey`]).
     pub fn key_extractor<K2: KeyExtractor>(self, keys: K2) -> TollgateLayerBuilder<L, K2, M> {
         self.retype(|_| keys)
+    }
+
+    /// Keys from a closure over the request's head: the key to count the
+    /// request against, of any [`RateKey`] type (a user id an
+    /// authentication layer put in the extensions, a tenant, ...), or
+    /// `None` for no key, answered as [`missing_key`](Self::missing_key)
+    /// says.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tollgate::{Limiter, Policy};
+    /// use tollgate_tower::TollgateLayer;
+    ///
+    /// /// Set by the application's authentication, which runs first.
+    /// #[derive(Clone, Copy)]
+    /// struct UserId(u64);
+    ///
+    /// # let limiter = Limiter::builder(Policy::default()).build().unwrap();
+    /// let layer = TollgateLayer::builder(limiter)
+    ///     .key_by(|request| request.extensions().get::<UserId>().map(|u| u.0))
+    ///     .build();
+    /// ```
+    pub fn key_by<F, T>(self, key: F) -> TollgateLayerBuilder<L, KeyFn<F>, M>
+    where
+        F: Fn(&RequestHead<'_>) -> Option<T> + Send + Sync + 'static,
+        T: RateKey,
+    {
+        self.retype(|_| KeyFn(key))
     }
 
     /// Responses keep the inner service's body type `B` (which must be
@@ -166,9 +209,7 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
         TollgateLayerBuilder {
             limiter: self.limiter,
             keys: keys(self.keys),
-            missing_key: self.missing_key,
-            unknown_method: self.unknown_method,
-            ietf: self.ietf,
+            settings: self.settings,
             mode: PhantomData,
         }
     }
@@ -176,21 +217,139 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
     /// What to do with a request without a key (default
     /// [`MissingKey::Reject`]).
     pub fn missing_key(mut self, missing_key: MissingKey) -> Self {
-        self.missing_key = missing_key;
+        self.settings.missing_key = missing_key;
         self
     }
 
     /// What to do with a method outside the policy (default
     /// [`UnknownMethod::Reject`]).
     pub fn unknown_method(mut self, unknown_method: UnknownMethod) -> Self {
-        self.unknown_method = unknown_method;
+        self.settings.unknown_method = unknown_method;
         self
     }
 
     /// Whether to add the IETF draft `RateLimit` and `RateLimit-Policy`
     /// fields beside the `X-RateLimit-*` ones (default `false`).
     pub fn ietf_headers(mut self, on: bool) -> Self {
-        self.ietf = on;
+        self.settings.ietf = on;
+        self
+    }
+
+    /// The class of a request from a closure over its head, instead of its
+    /// method's: `None` keeps the method's. A [`RequestClass`] extension
+    /// overrides it (see [`RequestCost`] for the order).
+    ///
+    /// ```
+    /// # use tollgate::{Class, Limiter, Policy};
+    /// use tollgate_tower::TollgateLayer;
+    ///
+    /// # let limiter = Limiter::builder(Policy::default()).build().unwrap();
+    /// // POST /v1/search only reads: count it as a read.
+    /// let layer = TollgateLayer::builder(limiter)
+    ///     .class_by(|request| (request.uri().path() == "/v1/search").then_some(Class::READ))
+    ///     .build();
+    /// ```
+    pub fn class_by<F>(mut self, class: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> Option<Class> + Send + Sync + 'static,
+    {
+        self.settings.charges.class_by = Some(Arc::new(class));
+        self
+    }
+
+    /// The cost of a request from a closure over its head, instead of 1.
+    /// A [`RequestCost`] extension overrides it.
+    ///
+    /// Under axum's `Router::layer`, the closure sees the route's
+    /// `MatchedPath`:
+    ///
+    /// ```
+    /// # use tollgate::{Limiter, Policy};
+    /// use axum::extract::MatchedPath;
+    /// use tollgate_tower::TollgateLayer;
+    ///
+    /// # let limiter = Limiter::builder(Policy::default()).build().unwrap();
+    /// // A batch of up to five writes costs 5.
+    /// let layer = TollgateLayer::builder(limiter)
+    ///     .cost_by(|request| match request.extensions().get::<MatchedPath>() {
+    ///         Some(path) if path.as_str() == "/v1/companies/batch" => 5,
+    ///         _ => 1,
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn cost_by<F>(mut self, cost: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> u32 + Send + Sync + 'static,
+    {
+        self.settings.charges.cost_by = Some(Arc::new(cost));
+        self
+    }
+
+    /// Passes requests of `method` to the inner service unchecked and
+    /// uncounted, with no rate-limit fields, whatever their key (or lack
+    /// of one). May be called for several methods.
+    ///
+    /// `OPTIONS` is the usual one: a CORS preflight carries no
+    /// credentials, and must not be refused for want of a key nor count
+    /// against one. (A `CorsLayer` outside this layer answers preflights
+    /// before they reach it; this is for a service that answers them
+    /// itself.)
+    pub fn exempt_method(mut self, method: Method) -> Self {
+        if !self.settings.exempt.methods.contains(&method) {
+            self.settings.exempt.methods.push(method);
+        }
+        self
+    }
+
+    /// Passes requests for which `exempt` is true to the inner service
+    /// unchecked and uncounted, with no rate-limit fields: a health check,
+    /// a metrics endpoint.
+    pub fn exempt_by<F>(mut self, exempt: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>) -> bool + Send + Sync + 'static,
+    {
+        self.settings.exempt.by = Some(Arc::new(exempt));
+        self
+    }
+
+    /// Replaces the layer's own answers (429, 401, 400, 405, 500): `hook`
+    /// gets each [`Rejection`], with the answer the layer would send, and
+    /// returns the one to send. For a request the limiter did not admit,
+    /// the rate-limit fields are set on whatever it returns.
+    ///
+    /// ```
+    /// # use tollgate::{Limiter, Policy, Outcome};
+    /// use http::StatusCode;
+    /// use tollgate_tower::{Reason, TollgateLayer};
+    ///
+    /// # let limiter = Limiter::builder(Policy::default()).build().unwrap();
+    /// // A full table is the server's trouble, not the client's: 503.
+    /// let layer = TollgateLayer::builder(limiter)
+    ///     .on_rejection(|rejection| {
+    ///         let full = matches!(rejection.reason(),
+    ///             Reason::Limited(d) if d.outcome() == Outcome::TableFull);
+    ///         let mut response = rejection.into_response();
+    ///         if full {
+    ///             *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    ///         }
+    ///         response
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn on_rejection<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(Rejection<'_>) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.settings.on_rejection = OnRejection(Some(Arc::new(hook)));
+        self
+    }
+
+    /// Whether an admitted request carries its [`Decision`](tollgate::Decision) in its
+    /// extensions, for the handler to read (axum:
+    /// `Extension<tollgate::Decision>`). Default `false`: it costs an
+    /// allocation per request.
+    pub fn decision_extension(mut self, on: bool) -> Self {
+        self.settings.decision_extension = on;
         self
     }
 
@@ -202,9 +361,7 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
             config: Arc::new(Config {
                 limiter: self.limiter,
                 keys: self.keys,
-                missing_key: self.missing_key,
-                unknown_method: self.unknown_method,
-                ietf: self.ietf,
+                settings: self.settings,
                 methods,
                 allow,
             }),

@@ -95,6 +95,12 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()`, or put a
 //! `SocketAddr` or `IpAddr` in the request's extensions).
 //!
+//! Any other source of keys is a closure over the request's head
+//! ([`TollgateLayerBuilder::key_by`]: a user id that authentication put in
+//! the extensions, a tenant from the path), or a [`KeyExtractor`] of your
+//! own. Keys need not be strings: any [`RateKey`] (integers, byte strings,
+//! your own types) is counted as the limiter counts it.
+//!
 //! The layer limits callers by the key they present; it does not check
 //! that the key is valid. Every new key takes a slot of the limiter's
 //! table, and when the table is full new keys are refused (the limiter's
@@ -102,6 +108,37 @@
 //! from untrusted clients, authenticate before this layer (an axum layer
 //! added after this one runs before it) or size the table for the keys
 //! that may appear in two minutes.
+//!
+//! ## Class, cost and exemptions
+//!
+//! A request is counted in its method's class, at cost 1, unless a
+//! [`RequestClass`] or [`RequestCost`] in its extensions (put there by
+//! anything that runs before the layer), or the layer's
+//! [`class_by`](TollgateLayerBuilder::class_by) and
+//! [`cost_by`](TollgateLayerBuilder::cost_by) closures, say otherwise: a
+//! batch endpoint that costs 5, a search `POST` counted as a read. Under
+//! `Router::layer` the closures see axum's `MatchedPath`.
+//!
+//! [`exempt_method`](TollgateLayerBuilder::exempt_method) and
+//! [`exempt_by`](TollgateLayerBuilder::exempt_by) pass requests unchecked
+//! and uncounted: `OPTIONS` preflights, which carry no credentials, a
+//! health check.
+//!
+//! ## Changing the answers
+//!
+//! [`on_rejection`](TollgateLayerBuilder::on_rejection) sees each answer
+//! of the layer's own (a [`Rejection`], with its [`Reason`]) and returns
+//! the one to send: a 503 for a full table, a body in the API's own error
+//! format. The rate-limit fields are set on whatever it returns for a
+//! request the limiter refused. With
+//! [`decision_extension`](TollgateLayerBuilder::decision_extension), an
+//! admitted request carries its [`tollgate::Decision`] to the handler.
+//!
+//! The layer answers on the request's head and never reads its body. A
+//! refused HTTP/1 request that has one gets `Connection: close` on its
+//! answer: the server closes a connection whose request body was left
+//! unread, and the field tells the client to open another rather than send
+//! its next request into a closed one.
 //!
 //! ## Where to put the layer
 //!
@@ -187,24 +224,32 @@
 #![forbid(unsafe_code)]
 
 mod body;
+mod charge;
 mod decide;
 #[cfg(feature = "redis")]
 mod deferred;
 mod future;
+mod head;
 mod key;
 mod layer;
 mod method;
 mod number;
+mod rate_key;
+mod rejection;
 mod request_id;
 mod response;
 mod service;
 
 pub use body::{BodyMode, InnerBody, ResponseBody, WrapBody};
-pub use decide::{Decide, Decided, Immediate, RateKey};
+pub use charge::{RequestClass, RequestCost};
+pub use decide::{Decide, Decided, Immediate};
 #[cfg(feature = "redis")]
 pub use deferred::DeferredFuture;
 pub use future::ResponseFuture;
-pub use key::{ApiKey, KeyError, KeyExtractor, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
+pub use head::RequestHead;
+pub use key::{ApiKey, KeyError, KeyExtractor, KeyFn, PeerKey, DEFAULT_MAX_KEY_LEN, X_API_KEY};
 pub use layer::{MissingKey, TollgateLayer, TollgateLayerBuilder, UnknownMethod};
+pub use rate_key::RateKey;
+pub use rejection::{Reason, Rejection};
 pub use request_id::{MAX_REQUEST_ID_LEN, X_REQUEST_ID};
 pub use service::Tollgate;

@@ -1,12 +1,15 @@
 //! What the layer adds to a response, and the responses it makes itself.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http::header::{
+    ALLOW, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, Version};
 use serde::Serialize;
 use tollgate::headers::{PolicyField, RateLimitField};
 use tollgate::{Decision, Outcome};
 
+use crate::head::RequestHead;
 use crate::number;
 use crate::request_id::{RequestId, X_REQUEST_ID};
 
@@ -168,13 +171,9 @@ pub(crate) fn method_not_allowed(allow: &HeaderValue, id: &RequestId) -> Respons
 /// The answer to a decision that does not admit the request: 429 with
 /// the core's 429 body for a denial, a full table or a cost that can never
 /// fit; 500 for a class the limiter does not know (a misconfiguration,
-/// not the client's doing).
-pub(crate) fn refused(
-    decision: &Decision,
-    fields: Option<RateFields>,
-    id: &RequestId,
-) -> Response<Bytes> {
-    let mut response = match (decision.outcome(), decision.error_body(id.as_str())) {
+/// not the client's doing). The caller sets the rate-limit fields.
+pub(crate) fn refused(decision: &Decision, id: &RequestId) -> Response<Bytes> {
+    match (decision.outcome(), decision.error_body(id.as_str())) {
         (_, Some(body)) => json(
             StatusCode::TOO_MANY_REQUESTS,
             Bytes::from(body.to_json()),
@@ -192,11 +191,24 @@ pub(crate) fn refused(
             "Rate limit exceeded.",
             id,
         ),
-    };
-    if let Some(fields) = fields {
-        fields.apply(response.headers_mut());
     }
-    response
+}
+
+/// `Connection: close` on an answer to an HTTP/1 request whose body the
+/// layer leaves unread (it answers on the head alone). The server
+/// cannot tell where the next request on the connection would start, so
+/// it closes it after the answer (hyper does); saying so lets the client
+/// open a new one instead of sending its next request into a closed
+/// connection.
+pub(crate) fn close_if_unread(request: &RequestHead<'_>, headers: &mut HeaderMap) {
+    let fields = request.headers();
+    let has_body = fields.contains_key(TRANSFER_ENCODING)
+        || fields
+            .get(CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+    if has_body && request.version() <= Version::HTTP_11 {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
 }
 
 #[cfg(test)]

@@ -6,16 +6,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use http::{Extensions, Request, Response};
 use tollgate::headers::PolicyField;
 use tollgate::{Class, Clock, Decision, Limiter, Outcome};
 use tower_service::Service;
 
 use crate::body::{BodyMode, WrapBody};
-use crate::decide::{Decide, Decided, RateKey};
+use crate::decide::{Decide, Decided};
 use crate::future::ResponseFuture;
+use crate::head::RequestHead;
 use crate::key::{KeyExtractor, PeerKey};
 use crate::layer::{Config, MissingKey, UnknownMethod};
+use crate::rate_key::RateKey;
+use crate::rejection::{Reason, Rejection};
 use crate::request_id::RequestId;
 use crate::response::{self, RateFields};
 
@@ -84,47 +88,73 @@ pub(crate) struct Pending<F> {
     pub(crate) policy_field: Option<Box<Option<PolicyField>>>,
 }
 
-/// A checked request: decided, or to be awaited.
+/// A checked request: decided, to be awaited, passed unchecked, or
+/// answered without a check.
 enum Checked<F> {
     Now(Decision, Option<RateFields>),
     Later(Pending<F>),
+    Unchecked,
+    Answer(Response<Bytes>),
 }
 
 impl<L: Decide, K: KeyExtractor> Config<L, K> {
-    pub(crate) fn judge<B>(&self, request: &Request<B>) -> Verdict<L::Future> {
-        // Only the layer's own answers need a request id.
-        let id = || RequestId::of(request.headers());
-        let class = match self.methods.class(self.limiter.policy(), request.method()) {
-            Some(class) => class,
-            None => match self.unknown_method {
-                UnknownMethod::Class(class) => class,
-                UnknownMethod::Unlimited => return Verdict::Pass(None),
-                UnknownMethod::Reject => {
-                    return Verdict::Answer(response::method_not_allowed(&self.allow, &id()));
+    /// What to do with `request`. An admitted request gets its decision
+    /// in its extensions when the layer is set to.
+    pub(crate) fn judge<B>(&self, request: &mut Request<B>) -> Verdict<L::Future> {
+        match self.check_request(&RequestHead::of(request)) {
+            Checked::Now(decision, fields) if decision.is_allowed() => {
+                if self.settings.decision_extension {
+                    request.extensions_mut().insert(decision);
                 }
-            },
-        };
-        let checked = match self.keys.extract(request) {
-            Ok(Some(key)) => self.check(&*key, class),
-            Ok(None) => match (self.missing_key, peer_ip(request.extensions())) {
-                (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class),
-                _ => return Verdict::Answer(response::missing_key(&id())),
-            },
-            Err(e) => {
-                let answer = response::error(e.status(), e.code(), e.message(), &id());
-                return Verdict::Answer(answer);
+                Verdict::Pass(fields)
             }
-        };
-        match checked {
-            Checked::Now(decision, fields) => verdict(&decision, fields, id),
+            Checked::Now(decision, fields) => Verdict::Answer(self.answer(
+                Reason::Limited(decision),
+                &RequestHead::of(request),
+                fields,
+            )),
+            Checked::Unchecked => Verdict::Pass(None),
             Checked::Later(pending) => Verdict::Later(pending),
+            Checked::Answer(answer) => Verdict::Answer(answer),
         }
     }
 
-    /// Checks one request of `key` and renders the decision's fields.
+    /// Finds the request's class, cost and key, and checks it, or answers
+    /// a request that cannot be checked.
     #[inline]
-    fn check<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Checked<L::Future> {
-        match self.limiter.decide(key, class) {
+    fn check_request(&self, head: &RequestHead<'_>) -> Checked<L::Future> {
+        let settings = &self.settings;
+        if settings.exempt.covers(head) {
+            return Checked::Unchecked;
+        }
+        let class = match settings.charges.class(head) {
+            Some(class) => class,
+            None => match self.methods.class(self.limiter.policy(), head.method()) {
+                Some(class) => class,
+                None => match settings.unknown_method {
+                    UnknownMethod::Class(class) => class,
+                    UnknownMethod::Unlimited => return Checked::Unchecked,
+                    UnknownMethod::Reject => {
+                        return Checked::Answer(self.answer(Reason::MethodNotAllowed, head, None));
+                    }
+                },
+            },
+        };
+        let cost = settings.charges.cost(head);
+        match self.keys.extract(head) {
+            Ok(Some(key)) => self.check(&key, class, cost),
+            Ok(None) => match (settings.missing_key, peer_ip(head.extensions())) {
+                (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class, cost),
+                _ => Checked::Answer(self.answer(Reason::MissingKey, head, None)),
+            },
+            Err(e) => Checked::Answer(self.answer(Reason::InvalidKey(e), head, None)),
+        }
+    }
+
+    /// Checks a request of `key` and renders the decision's fields.
+    #[inline]
+    fn check<Q: RateKey + ?Sized>(&self, key: &Q, class: Class, cost: u32) -> Checked<L::Future> {
+        match self.limiter.decide(key, class, cost) {
             Decided::Now(decision) => {
                 let fields =
                     self.fields(&decision, class, || self.limiter.policy_field(key, class));
@@ -134,6 +164,7 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
                 future,
                 class,
                 policy_field: self
+                    .settings
                     .ietf
                     .then(|| Box::new(self.limiter.policy_field(key, class))),
             }),
@@ -155,7 +186,7 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
             return None;
         }
         let mut fields = RateFields::of(decision);
-        if self.ietf {
+        if self.settings.ietf {
             let name = self
                 .limiter
                 .policy()
@@ -165,18 +196,32 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
         }
         Some(fields)
     }
-}
 
-/// What to do with a decision made: pass with `fields`, or answer.
-pub(crate) fn verdict<F>(
-    decision: &Decision,
-    fields: Option<RateFields>,
-    id: impl FnOnce() -> RequestId,
-) -> Verdict<F> {
-    if decision.is_allowed() {
-        Verdict::Pass(fields)
-    } else {
-        Verdict::Answer(response::refused(decision, fields, &id()))
+    /// The layer's answer to a request it does not pass on: its own, or
+    /// the rejection hook's, with `fields` (a refused decision's) set on
+    /// it.
+    #[cold]
+    pub(crate) fn answer(
+        &self,
+        reason: Reason,
+        head: &RequestHead<'_>,
+        fields: Option<RateFields>,
+    ) -> Response<Bytes> {
+        let id = RequestId::of(head.headers());
+        let mut response = match reason {
+            Reason::Limited(decision) => response::refused(&decision, &id),
+            Reason::MissingKey => response::missing_key(&id),
+            Reason::InvalidKey(e) => response::error(e.status(), e.code(), e.message(), &id),
+            Reason::MethodNotAllowed => response::method_not_allowed(&self.allow, &id),
+        };
+        if let Some(hook) = &self.settings.on_rejection.0 {
+            response = hook(Rejection::new(reason, *head, id.as_str(), response));
+        }
+        if let Some(fields) = fields {
+            fields.apply(response.headers_mut());
+        }
+        response::close_if_unread(head, response.headers_mut());
+        response
     }
 }
 
@@ -211,8 +256,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        match self.config.judge(&request) {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        match self.config.judge(&mut request) {
             Verdict::Pass(fields) => ResponseFuture::inner(self.inner.call(request), fields),
             Verdict::Answer(response) => ResponseFuture::ready(response),
             // `Immediate` has no values: this arm is never taken.

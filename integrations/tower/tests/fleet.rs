@@ -125,3 +125,72 @@ async fn read(conn: &mut Connection, what: &str) {
     assert_eq!(r.status, 200, "{what}");
     assert_eq!(r.headers["x-ratelimit-limit"], "1000", "{what}");
 }
+
+/// The layer's settings hold for a limiter that decides later: a typed
+/// key from a closure, a cost from a closure, the decision in the
+/// extensions, and the rejection hook, with the fields on its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_hold_for_a_redis_limiter() {
+    use axum::routing::post;
+    use axum::{Extension, Router};
+    use tollgate::Decision;
+
+    let Some(redis) = RedisServer::start("settings_hold_for_a_redis_limiter") else {
+        return;
+    };
+    let limiter = RedisLimiter::builder(Policy::default())
+        .url(redis.url())
+        .prefix("settings:")
+        .build()
+        .await
+        .unwrap();
+    let layer = TollgateLayer::decided_by(Arc::new(limiter))
+        .key_by(|request| {
+            let user = request.headers().get("x-user")?;
+            user.to_str().ok()?.parse::<u64>().ok()
+        })
+        .cost_by(|_| 5)
+        .decision_extension(true)
+        .on_rejection(|rejection| {
+            let mut response = rejection.into_response();
+            response
+                .headers_mut()
+                .insert("x-hook", http::HeaderValue::from_static("1"));
+            response
+        })
+        .build();
+    let routes = Router::new().route(
+        "/v1/batch",
+        post(|Extension(d): Extension<Decision>| async move { d.remaining().to_string() }),
+    );
+    let addr = app::spawn(routes.layer(layer)).await.unwrap();
+    let mut conn = Connection::open(addr).await.unwrap();
+
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let left = 10_000 - u64::try_from(now.as_millis() % 10_000).unwrap();
+    if left < 5_000 {
+        tokio::time::sleep(Duration::from_millis(left + 50)).await;
+    }
+    let user = [("x-user", "42")];
+    for remaining in [15, 10, 5, 0] {
+        let r = conn.send("POST", "/v1/batch", &user).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, remaining.to_string());
+        assert_eq!(r.headers["x-ratelimit-remaining"], remaining.to_string());
+    }
+    let r = conn.send("POST", "/v1/batch", &user).await.unwrap();
+    assert_eq!(r.status, 429);
+    assert_eq!(r.headers["x-hook"], "1");
+    assert_eq!(r.headers["x-ratelimit-remaining"], "0");
+    assert!(r.headers.contains_key("retry-after"));
+    // Another user is another key.
+    let r = conn
+        .send("POST", "/v1/batch", &[("x-user", "7")])
+        .await
+        .unwrap();
+    assert_eq!((r.status.as_u16(), &r.body[..]), (200, &b"15"[..]));
+    // No user: no key.
+    let r = conn.send("POST", "/v1/batch", &[]).await.unwrap();
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["x-hook"], "1");
+}

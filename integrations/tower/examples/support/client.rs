@@ -92,9 +92,14 @@ pub(crate) struct Reply {
     pub(crate) body: Bytes,
 }
 
-/// One HTTP/1.1 connection to the API.
+/// An HTTP/1.1 connection to the API, opened again when the server
+/// closes it (as it does after refusing a request whose body it did not
+/// read, saying `Connection: close`).
 pub(crate) struct Connection {
+    addr: SocketAddr,
     sender: SendRequest<Full<Bytes>>,
+    /// The last response said `Connection: close`.
+    closing: bool,
 }
 
 /// One call of the API.
@@ -112,13 +117,21 @@ pub(crate) const CREATE: Call = Call {
 
 impl Connection {
     pub(crate) async fn open(addr: SocketAddr) -> std::io::Result<Self> {
+        Ok(Self {
+            addr,
+            sender: Self::handshake(addr).await?,
+            closing: false,
+        })
+    }
+
+    async fn handshake(addr: SocketAddr) -> std::io::Result<SendRequest<Full<Bytes>>> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(std::io::Error::other)?;
         tokio::spawn(connection);
-        Ok(Self { sender })
+        Ok(sender)
     }
 
     /// Sends `method path` with `fields` (and a small JSON company for a
@@ -149,9 +162,16 @@ impl Connection {
             request = request.header(*name, *value);
         }
         let request = request.body(Full::new(body))?;
+        if self.closing || self.sender.is_closed() {
+            self.sender = Self::handshake(self.addr).await?;
+        }
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let (parts, body) = response.into_parts();
+        self.closing = parts
+            .headers
+            .get(http::header::CONNECTION)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = body.collect().await?.to_bytes();
         Ok(Reply {
             status: parts.status,
