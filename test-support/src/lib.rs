@@ -10,7 +10,11 @@
 //!   its harness (the layer's property test and the `tower` fuzz target);
 //! - `redis` (feature `redis`): a `redis-server`, or a cluster of six, of
 //!   the tests' own (the Redis limiter's tests, the fleet's end-to-end
-//!   test and its demo).
+//!   test and its demo);
+//! - `chromium` (feature `chromium`, on Unix): a headless Chromium of the
+//!   tests' own (the tower layer's browser test);
+//! - [`ci`]: whether the run is CI's, where a missing program fails the
+//!   tests that need it rather than skipping them.
 
 #![expect(
     missing_docs,
@@ -21,6 +25,9 @@
     reason = "test support: a harness panics on the first difference it finds"
 )]
 
+#[cfg(all(feature = "chromium", unix))]
+pub mod chromium;
+pub mod ci;
 pub mod counting;
 pub mod model;
 #[cfg(feature = "redis")]

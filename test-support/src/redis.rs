@@ -17,10 +17,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether this run is CI's: `CI` set to anything but `0` or `false`.
-pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+pub use crate::ci::under_ci;
 
 /// Whether `redis-server` can be run here; under CI, panics if not.
 pub fn available(test: &str) -> bool {

@@ -193,6 +193,87 @@
 //! Keys are named in Redis by their bytes; a peer address
 //! ([`MissingKey::PeerIp`]) as `\0peer:` and its text ([`RateKey`]).
 //!
+//! ## Browsers
+//!
+//! A page served from another origin calls the API through CORS, and two
+//! things follow. The browser first sends a preflight, an `OPTIONS`
+//! request with `Access-Control-Request-Method` and without the key (it
+//! sends one before any request with `Authorization`); this layer would
+//! answer it 401, and under the reference policy `OPTIONS` is a read that
+//! counts. And `fetch` shows a cross-origin page only a few safelisted
+//! response fields: `X-RateLimit-*`, `Retry-After` and `X-Request-Id` read
+//! as `null` unless `Access-Control-Expose-Headers` names them, as
+//! [`EXPOSE_HEADERS`] does.
+//!
+//! So the CORS layer goes outside this one. It then answers preflights
+//! itself, before they reach the limiter, and puts its fields on every
+//! response of the limiter's own, the 429 included; without them the
+//! browser hides the whole response, and the page sees a failed `fetch`
+//! instead of a 429 it can honour. With tower-http's `CorsLayer`:
+//!
+//! ```
+//! # use std::time::Duration;
+//! use axum::{routing::post, Router};
+//! use http::{header, HeaderValue, Method, Request, StatusCode};
+//! # use tollgate::{Limiter, ManualClock, Policy};
+//! use tollgate_tower::{TollgateLayer, EXPOSE_HEADERS, X_API_KEY, X_REQUEST_ID};
+//! use tower::ServiceExt;
+//! use tower_http::cors::CorsLayer;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! # let clock = ManualClock::new(Duration::from_secs(1_746_489_600));
+//! # let limiter = Limiter::builder(Policy::default()).clock(clock).build().unwrap();
+//! let cors = CorsLayer::new()
+//!     .allow_origin(HeaderValue::from_static("https://app.example"))
+//!     .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+//!     .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, X_API_KEY, X_REQUEST_ID])
+//!     .expose_headers(EXPOSE_HEADERS);
+//! let app = Router::new()
+//!     .route("/v1/companies", post(|| async { "{}" }))
+//!     .layer(TollgateLayer::new(limiter))
+//!     .layer(cors); // added last, so it runs first
+//!
+//! let preflight = Request::options("/v1/companies")
+//!     .header("origin", "https://app.example")
+//!     .header("access-control-request-method", "POST")
+//!     .header("access-control-request-headers", "authorization, content-type")
+//!     .body(axum::body::Body::empty())
+//!     .unwrap();
+//! let response = app.clone().oneshot(preflight).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK); // not 401, and not counted
+//! assert!(!response.headers().contains_key("x-ratelimit-limit"));
+//!
+//! let post = || Request::post("/v1/companies")
+//!     .header("origin", "https://app.example")
+//!     .header("authorization", "Bearer key_1")
+//!     .body(axum::body::Body::empty())
+//!     .unwrap();
+//! for _ in 0..20 {
+//!     app.clone().oneshot(post()).await.unwrap();
+//! }
+//! let response = app.clone().oneshot(post()).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+//! let headers = response.headers();
+//! assert_eq!(headers["access-control-allow-origin"], "https://app.example");
+//! let exposed = headers["access-control-expose-headers"].to_str().unwrap();
+//! assert!(exposed.contains("x-ratelimit-remaining") && exposed.contains("retry-after"));
+//! # });
+//! ```
+//!
+//! `Router::layer` wraps what is already there, so the CORS layer is
+//! added after this one. When this layer wraps the whole router, the CORS
+//! layer wraps the result in turn: `cors.layer(tollgate.layer(routes))`,
+//! or `ServiceBuilder::new().layer(cors).layer(tollgate).service(routes)`
+//! (a `ServiceBuilder` runs its first layer first). In the other order the
+//! preflight meets the limiter (401, and the browser refuses the request
+//! it was for) unless `OPTIONS` is exempt
+//! ([`exempt_method`](TollgateLayerBuilder::exempt_method)), and exempt
+//! or not, the limiter's 429 leaves without CORS fields. tower-http's
+//! `CorsLayer` answers every `OPTIONS` request as a preflight, so with it
+//! outside, no `OPTIONS` request is counted.
+//! The layer's own answers echo `X-Request-Id`; an admitted response
+//! carries whatever the inner service sets.
+//!
 //! ## With hyper
 //!
 //! The service is a `tower::Service`; hyper 1 serves one through
@@ -225,6 +306,7 @@
 
 mod body;
 mod charge;
+mod cors;
 mod decide;
 #[cfg(feature = "redis")]
 mod deferred;
@@ -242,6 +324,7 @@ mod service;
 
 pub use body::{BodyMode, InnerBody, ResponseBody, WrapBody};
 pub use charge::{RequestClass, RequestCost};
+pub use cors::EXPOSE_HEADERS;
 pub use decide::{Decide, Decided, Immediate};
 #[cfg(feature = "redis")]
 pub use deferred::DeferredFuture;
