@@ -13,7 +13,6 @@ use crate::failure::{FailurePolicy, TimeSource};
 use crate::lease::Leases;
 use crate::limiter::{RedisLimiter, Shared};
 use crate::name::{DEFAULT_MAX_KEY_LEN, DEFAULT_PREFIX};
-use crate::script;
 
 /// Configures a [`RedisLimiter`]; from [`RedisLimiter::builder`].
 #[derive(Debug, Clone)]
@@ -188,14 +187,14 @@ impl<C: Clock> RedisLimiterBuilder<C> {
         self
     }
 
-    /// Connects (within the connect timeout), loads the script, and
+    /// Connects (within the connect timeout), loads the scripts, and
     /// returns the limiter. Needs a Tokio runtime.
     ///
     /// # Errors
     ///
     /// [`BuildError::NoServer`], [`BuildError::Prefix`],
     /// [`BuildError::Local`], [`BuildError::Redis`] when Redis cannot be
-    /// reached or refuses the script, [`BuildError::Timeout`].
+    /// reached or refuses the scripts, [`BuildError::Timeout`].
     pub async fn build(self) -> Result<RedisLimiter<C>, BuildError> {
         let target = self.target.ok_or(BuildError::NoServer)?;
         if self.prefix.contains(['{', '}']) {
@@ -223,7 +222,6 @@ impl<C: Clock> RedisLimiterBuilder<C> {
             .map_err(BuildError::Redis)?;
         Ok(RedisLimiter::from_shared(Shared {
             connection,
-            sha: script::script().get_hash().to_owned(),
             prefix: self.prefix.into_bytes().into_boxed_slice(),
             max_key_len: self.max_key_len,
             time: self.time,

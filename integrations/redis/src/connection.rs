@@ -6,11 +6,12 @@
 //! is reached through redis-rs's cluster connection, which routes each
 //! run by its key's hash tag and follows `MOVED` and failovers.
 //!
-//! The script is loaded (`SCRIPT LOAD`) when the limiter connects and
-//! again after a failed call (a reconnect may reach a server that has lost
-//! its scripts: restarted, or a replica promoted in a failover), in the
-//! background. A run that still finds no script (`NOSCRIPT`) sends the
-//! script itself (`EVAL`, which also loads it), within the same call.
+//! The scripts (one per number of windows) are loaded (`SCRIPT LOAD`)
+//! when the limiter connects and again after a failed call (a reconnect
+//! may reach a server that has lost its scripts: restarted, or a replica
+//! promoted in a failover), in the background. A run that still finds no
+//! script (`NOSCRIPT`) sends the script itself (`EVAL`, which also loads
+//! it), within the same call.
 
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, RedisResult, ServerErrorKind};
 
-use crate::script::{self, Ask};
+use crate::script::{self, Ask, Script};
 
 /// Where Redis is.
 #[derive(Debug, Clone)]
@@ -74,23 +75,31 @@ impl Connection {
         }
     }
 
-    /// Loads the script (on every primary of a cluster).
+    /// Loads the scripts (on every primary of a cluster).
     pub(crate) async fn load(&self) -> RedisResult<()> {
-        let mut cmd = redis::cmd("SCRIPT");
-        cmd.arg("LOAD").arg(script::SOURCE);
-        self.query::<redis::Value>(&cmd).await.map(drop)
+        for script in script::all() {
+            let mut cmd = redis::cmd("SCRIPT");
+            cmd.arg("LOAD").arg(script.code.as_str());
+            self.query::<redis::Value>(&cmd).await?;
+        }
+        Ok(())
     }
 
-    /// Runs the script on the Redis key `name`: `EVALSHA`, or `EVAL` when
+    /// Runs `script` on the Redis key `name`: `EVALSHA`, or `EVAL` when
     /// the server has lost the script.
-    pub(crate) async fn run(&self, sha: &str, name: &[u8], ask: &Ask<'_>) -> RedisResult<Vec<i64>> {
+    pub(crate) async fn run(
+        &self,
+        script: &Script,
+        name: &[u8],
+        ask: &Ask<'_>,
+    ) -> RedisResult<Vec<u8>> {
         let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(sha).arg(1).arg(name);
+        cmd.arg(script.sha.as_str()).arg(1).arg(name);
         ask.args(&mut cmd);
         match self.query(&cmd).await {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 let mut cmd = redis::cmd("EVAL");
-                cmd.arg(script::SOURCE).arg(1).arg(name);
+                cmd.arg(script.code.as_str()).arg(1).arg(name);
                 ask.args(&mut cmd);
                 self.query(&cmd).await
             }

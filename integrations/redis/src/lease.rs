@@ -28,7 +28,7 @@ use tollgate::store::{decide, WindowCount};
 use tollgate::{Class, Decision, Window};
 
 use crate::error::Error;
-use crate::script::Reply;
+use crate::reply::Reply;
 
 /// One server's lease of one (key, class).
 #[derive(Debug, Default)]

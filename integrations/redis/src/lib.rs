@@ -67,14 +67,15 @@
 //!
 //! ## Keys in Redis
 //!
-//! One hash per (API key, class), named `<prefix>{<api key>}:<class
-//! index>`, with two fields per window (named by its length in seconds):
-//! the window's index and its count. The braces make the API key the
-//! hash tag, so every class of a key lives in one cluster slot; names
-//! never depend on the clock. API keys are binary-safe and at most 512
-//! bytes by default ([`RedisLimiterBuilder::max_key_len`]); a longer one
-//! is decided by the failure policy. A hash expires (relative `PEXPIRE`)
-//! a margin after its latest window ends: 60 seconds by default
+//! One string per (API key, class), named `<prefix>{<api key>}:<class
+//! index>`: the time of the key's latest admission and each window's
+//! length and count, 8 bytes and 8 more per window, written whole by each
+//! admission. The braces make the API key the hash tag, so every class of
+//! a key lives in one cluster slot; names never depend on the clock. API
+//! keys are binary-safe and at most 512 bytes by default
+//! ([`RedisLimiterBuilder::max_key_len`]); a longer one is decided by the
+//! failure policy. A key expires (relative `PX`) a margin after its
+//! latest window ends: 60 seconds by default
 //! ([`RedisLimiterBuilder::expiry_margin`]), which is the clock skew
 //! between servers that never makes a lagging server find a live window
 //! gone.
@@ -126,8 +127,8 @@
 //! - Limits and costs as in the core: up to `u32::MAX` per window.
 //! - Times up to 2^53 milliseconds after the unix epoch (285,000 years);
 //!   a later one is decided by the failure policy.
-//! - Memory in Redis: one hash of two fields per window per (key, class)
-//!   with a live window.
+//! - Memory in Redis: one string of 8 + 8 bytes per window per
+//!   (key, class) with a live window.
 //! - Redis 5 or later (scripts that call `TIME` before writing); the tests
 //!   run against Redis 7.
 
@@ -141,6 +142,7 @@ mod failure;
 mod lease;
 mod limiter;
 mod name;
+mod reply;
 mod script;
 
 pub use builder::RedisLimiterBuilder;

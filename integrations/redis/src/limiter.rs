@@ -14,7 +14,8 @@ use crate::error::Error;
 use crate::failure::{FailurePolicy, TimeSource};
 use crate::lease::Leases;
 use crate::name;
-use crate::script::{Ask, Reply, MAX_NOW_MS};
+use crate::reply::Reply;
+use crate::script::{self, Ask, MAX_NOW_MS};
 
 /// A rate limiter whose windows live in Redis, shared by every server
 /// that uses the same Redis and prefix: the core [`Limiter`]'s checks,
@@ -81,7 +82,6 @@ impl std::hash::Hash for LocalKey<'_> {
 /// What every clone of a limiter shares.
 pub(crate) struct Shared<C> {
     pub(crate) connection: Connection,
-    pub(crate) sha: String,
     pub(crate) prefix: Box<[u8]>,
     pub(crate) max_key_len: usize,
     pub(crate) time: TimeSource,
@@ -91,8 +91,8 @@ pub(crate) struct Shared<C> {
     pub(crate) on_failure: FailurePolicy,
     pub(crate) local: Limiter<C>,
     pub(crate) leases: Option<Leases>,
-    /// Load the script again before the next call (a call failed: the
-    /// connection may come back to a server without it).
+    /// Load the scripts again before the next call (a call failed: the
+    /// connection may come back to a server without them).
     pub(crate) reload: Arc<AtomicBool>,
 }
 
@@ -276,6 +276,8 @@ impl<C: Clock> RedisLimiter<C> {
         if now.is_some_and(|t| t.as_millis() > u128::from(MAX_NOW_MS)) {
             return Err(Error::TimeOutOfRange);
         }
+        // Never: a policy's classes have 1 to MAX_WINDOWS windows.
+        let script = script::for_windows(windows.len()).ok_or(Error::Reply)?;
         self.reload_script();
         let name = name::name(&s.prefix, key, class);
         let ask = Ask {
@@ -285,8 +287,8 @@ impl<C: Clock> RedisLimiter<C> {
             now,
             margin: s.margin,
         };
-        let values = s.connection.run(&s.sha, &name, &ask).await?;
-        let reply = Reply::parse(&values, windows.len()).ok_or(Error::Reply)?;
+        let bytes = s.connection.run(script, &name, &ask).await?;
+        let reply = Reply::parse(&bytes, &ask).ok_or(Error::Reply)?;
         let d = decide(windows, &reply.counts, cost, now.unwrap_or(reply.now));
         if reply.admitted != (cost > 0 && d.is_allowed()) {
             return Err(Error::Disagreement);
@@ -294,7 +296,7 @@ impl<C: Clock> RedisLimiter<C> {
         Ok((d, reply))
     }
 
-    /// Loads the script in the background if a call failed since the
+    /// Loads the scripts in the background if a call failed since the
     /// last load.
     fn reload_script(&self) {
         // Acquire: pairs with the Release of the failure that set it.

@@ -1,8 +1,8 @@
 //! Redis key names: `<prefix>{<api key>}:<class>`.
 //!
 //! The braces make the API key the name's hash tag, so that in a Redis
-//! Cluster every class (and every window, which are fields of one hash)
-//! of one API key lives in one slot; names never depend on the clock. The
+//! Cluster every class (and every window, which share one value) of one
+//! API key lives in one slot; names never depend on the clock. The
 //! API key's bytes go in as they are (binary-safe), up to a bounded
 //! length. An API key that itself holds a `}` moves the end of the hash
 //! tag, but every class of that key still shares its tag, and distinct

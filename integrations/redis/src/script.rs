@@ -1,128 +1,239 @@
-//! The one script every decision runs: it reads every window of one
+//! The script every decision runs: it reads every window of one
 //! (key, class), admits only if all have room, counts in all or none, and
-//! returns what the decision needs.
+//! answers with what it read.
 //!
-//! The script keeps one Redis hash per (key, class), with two fields per
-//! window, named by the window's length in seconds: `"<L>"` holds the
-//! window's index (window `i` of length `L` covers unix seconds
-//! `[i * L, (i + 1) * L)`) and `"<L>n"` the cost admitted in it. Fields of
-//! a length the class no longer has are left alone, so a policy that
-//! changes a class's windows starts those afresh.
+//! # The state
 //!
-//! `ARGV`: the cost (0 for a peek), the surplus a lease asks for on top of
-//! it (0 without leases), the time in unix milliseconds (`-1`: read Redis's
-//! `TIME`), the expiry margin in milliseconds, then each window's length
-//! in seconds and limit, longest first.
+//! One Redis string per (key, class), written whole by each admission,
+//! as the core's state word is (`src/stamp.rs`): the time of the latest
+//! admission and one count per window, big-endian:
 //!
-//! Each window is read as `tollgate::store::WindowCount::at` reads it: a
-//! stored index older than the current one is an empty current window; a
-//! newer one (written by a server whose clock runs ahead) keeps counting.
+//! ```text
+//! +-------------+-------------+-------------+-----+
+//! | stamp       | length 1    | count 1     | ... |
+//! | u64, unix s | u32, s      | u32         |     |
+//! +-------------+-------------+-------------+-----+
+//! ```
+//!
+//! Every admission counts in every window at once, so every count is of
+//! the window that contains the stamp (window `i` of length `L` covers
+//! unix seconds `[i * L, (i + 1) * L)`): one time names every window. Read
+//! at `now` as `tollgate::store::WindowCount::at` reads a count, a window
+//! that contained the stamp but has ended is empty; a stamp ahead of `now`
+//! (written by a server whose clock runs ahead) keeps its windows and
+//! their counts. An admission moves the stamp to `max(stamp, now)`, resets
+//! the windows that ended and adds what it counts to every count.
+//!
+//! Windows are found by length, so a policy that changes a class's
+//! windows starts the new ones afresh, and servers that disagree on a
+//! class's windows (a rolling deploy) share those of the same length:
+//! an admission keeps the stored windows of other lengths that are still
+//! current with their counts, after its own. Lengths fit `u32` (at most
+//! 100 years); counts stay at or below a `u32` limit; stamps are below
+//! 2^53 / 1000 seconds (see [`MAX_NOW_MS`]).
+//!
+//! # A run
+//!
+//! `ARGV[1]` holds the numbers, big-endian, so that the script reads them
+//! with one `struct.unpack`: the cost (`u32`, 0 for a peek), the surplus a
+//! lease asks for on top of it (`u32`, 0 without leases), the time in
+//! unix milliseconds (`i64`, `-1` to read Redis's `TIME`), the expiry
+//! margin in milliseconds (`u64`), then each window's length in seconds
+//! and limit (`u32` each), longest first. `ARGV[2]` is the key's time to
+//! live in milliseconds (decimal) for an admission that moves the stamp
+//! to the time given, as the caller computes it; empty with `TIME`.
+//!
 //! The cost is admitted if and only if it is at least 1 and every window
 //! has room for it; then every window counts the cost plus as much of the
-//! surplus as every window has room for, and the key expires (`PEXPIRE`,
-//! relative) the margin after the latest window's end. A denial, a peek
-//! and a cost above a limit write nothing.
+//! surplus as every window has room for, and the key expires (relative
+//! `PX`) the margin after the latest window's end. A denial, a peek and a
+//! cost above a limit write nothing.
 //!
 //! The script is written for Redis's cost of running it, which is most of
-//! a decision's: a window still current only has its count raised
-//! (`HINCRBY` by the cost's own argument), and only a window that opens
-//! is written whole and moves the expiry (which is otherwise already the
-//! margin after the same windows' end). Formatting a Lua number as a
-//! string takes about as long as a Redis command, so that happens only
-//! when a window opens or a lease is granted.
+//! a decision's, and in which every Redis call, every Lua table and every
+//! number converted to or from a string counts. There is one script per
+//! number of windows, with a local per number, so that a run makes no
+//! table unless the state holds other windows than the class's. It reads
+//! with `GET`, and writes the new state over the old with `SETRANGE`
+//! (which keeps the expiry) while no window opens that ends later;
+//! otherwise with `SET ... PX`, with the caller's time to live when the
+//! stamp moves to its time (Lua then formats no number).
 //!
-//! The reply is `[admitted, now_ms, granted, index_1, count_1, ...]`:
-//! whether it counted, the time it used, what it counted (the cost and
-//! the part of the surplus granted), and each window as found before the
-//! check. Rust then makes the decision from those counts with
-//! `tollgate::store::decide`, the rule the in-process limiter applies, so
-//! the two never drift; a disagreement between the script's `admitted` and
-//! the rule's is an error, never a decision.
+//! # The reply
+//!
+//! One string: a byte of flags (1: admitted; 2: the time follows), with
+//! `TIME` the time used (`u64`, unix milliseconds), then the state as the
+//! script found it (empty for none). Rust reads the counts from it as the
+//! script did ([`Reply::parse`](crate::reply::Reply::parse)) and makes the
+//! decision with `tollgate::store::decide`, the rule the in-process
+//! limiter applies, so the two never drift; a disagreement between the
+//! script's admission and the rule's is an error, never a decision.
 //!
 //! Lua numbers are doubles: exact for the integers used here as long as
 //! the time is below 2^53 milliseconds (285,000 years), which the caller
-//! checks, and counts stay below 2^33.
+//! checks.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Cmd, Script};
-use tollgate::store::WindowCount;
+use redis::Cmd;
+use tollgate::policy::ClassPolicy;
 use tollgate::Window;
 
-/// The script's source.
-pub(crate) const SOURCE: &str = r"
-local tonumber, floor, call = tonumber, math.floor, redis.call
-local cost = tonumber(ARGV[1])
-local surplus = tonumber(ARGV[2])
-local now_ms = tonumber(ARGV[3])
-if now_ms < 0 then
+/// The source, with `$NAME` lists filled in for the class's windows and
+/// each line that starts with `@` once per window, `@` its number.
+const TEMPLATE: &str = r"
+local call, sunpack, pack = redis.call, struct.unpack, struct.pack
+local cost, surplus, now_ms, margin, $LIMITS = sunpack('$ARGS', ARGV[1])
+local timed = now_ms < 0
+if timed then
   local t = call('TIME')
-  now_ms = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+  now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local now = floor(now_ms / 1000)
+local now = (now_ms - now_ms % 1000) / 1000
 local key = KEYS[1]
-local n = (#ARGV - 4) / 2
-local fields = {}
-for i = 1, n do
-  local len = ARGV[3 + 2 * i]
-  fields[2 * i - 1] = len
-  fields[2 * i] = len .. 'n'
-end
-local stored = call('HMGET', key, unpack(fields))
-local reply = {0, now_ms, 0}
-local fits = cost > 0
-local room = nil
-local last = 0
-local fresh = {}
-for i = 1, n do
-  local len = tonumber(ARGV[3 + 2 * i])
-  local index = floor(now / len)
-  local count = 0
-  local si = tonumber(stored[2 * i - 1])
-  if si and si >= index then
-    index = si
-    count = tonumber(stored[2 * i]) or 0
-  else
-    fresh[i] = true
-  end
-  reply[2 + 2 * i] = index
-  reply[3 + 2 * i] = count
-  local left = tonumber(ARGV[4 + 2 * i]) - count
-  if left < cost then fits = false end
-  if room == nil or left < room then room = left end
-  local ends = (index + 1) * len * 1000
-  if ends > last then last = ends end
-end
-if fits then
-  local grant = cost + math.min(surplus, room - cost)
-  local by = ARGV[1]
-  if grant ~= cost then by = string.format('%d', grant) end
-  local opened = false
-  for i = 1, n do
-    if fresh[i] then
-      opened = true
-      call('HSET', key, fields[2 * i - 1], string.format('%d', reply[2 + 2 * i]), fields[2 * i], by)
-    else
-      call('HINCRBY', key, fields[2 * i], by)
+local v = call('GET', key)
+local stamp, $COUNTS = 0, $ZEROS
+local same, f, m = false, nil, 0
+if v then
+  if #v == $SIZE then
+    local s, $STORED = sunpack('$STATE', v)
+    if $SAME then
+      same, stamp, $COUNTS = true, s, $FOUND
     end
   end
-  if opened then
-    call('PEXPIRE', key, string.format('%d', last - now_ms + tonumber(ARGV[4])))
+  if not same then
+    m = (#v - 8) / 8
+    if m < 0 or m % 1 ~= 0 then
+      return redis.error_reply('tollgate: not a window state')
+    end
+    f = {sunpack('>I8' .. string.rep('I4', 2 * m), v)}
+    stamp = f[1]
+    for j = 1, m do
+      local len, c = f[2 * j], f[2 * j + 1]
+      $MATCH
+    end
   end
-  reply[1] = 1
-  reply[3] = grant
 end
-return reply
+@if stamp - stamp % L@ < now - now % L@ then C@ = 0 end
+local room, r = 4294967296, 0
+@r = M@ - C@ if r < room then room = r end
+if cost < 1 or room < cost then
+  if timed then return pack('>BI8', 2, now_ms) .. (v or '') end
+  return v and '\0' .. v or '\0'
+end
+local extra = room - cost
+if surplus < extra then extra = surplus end
+local grant = cost + extra
+local t = stamp
+if now > t then t = now end
+local last, was, e = 0, 0, 0
+@e = t - t % L@ + L@ if e > last then last = e end
+@e = stamp - stamp % L@ + L@ if e > was then was = e end
+local state = pack('$STATE', t, $PACK)
+if f then
+  for j = 1, m do
+    local len, c = f[2 * j], f[2 * j + 1]
+    if $OTHER and c > 0 and stamp - stamp % len == t - t % len then
+      state = state .. pack('>I4I4', len, c)
+      e = t - t % len + len
+      if e > last then last = e end
+    end
+  end
+end
+if same and last == was then
+  call('SETRANGE', key, '0', state)
+elseif t == now and not timed and not f then
+  call('SET', key, state, 'PX', ARGV[2])
+else
+  call('SET', key, state, 'PX', last * 1000 - now_ms + margin)
+end
+if timed then return pack('>BI8', 3, now_ms) .. (v or '') end
+return v and '\1' .. v or '\1'
 ";
+
+/// `pattern` for each window, `@` its number, joined by `sep`.
+fn each(windows: usize, pattern: &str, sep: &str) -> String {
+    (1..=windows)
+        .map(|i| pattern.replace('@', &i.to_string()))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// The script's source for a class of `windows` windows.
+pub(crate) fn source(windows: usize) -> String {
+    let pairs = "I4".repeat(windows.saturating_mul(2));
+    let size = windows.saturating_mul(8).saturating_add(8).to_string();
+    let lists = [
+        ("$ARGS", format!(">I4I4i8I8{pairs}")),
+        ("$STATE", format!(">I8{pairs}")),
+        ("$SIZE", size),
+        ("$LIMITS", each(windows, "L@, M@", ", ")),
+        ("$COUNTS", each(windows, "C@", ", ")),
+        ("$ZEROS", each(windows, "0", ", ")),
+        ("$STORED", each(windows, "l@, c@", ", ")),
+        ("$SAME", each(windows, "l@ == L@", " and ")),
+        ("$FOUND", each(windows, "c@", ", ")),
+        (
+            "$MATCH",
+            format!(
+                "if {} end",
+                each(windows, "len == L@ then C@ = c", " elseif ")
+            ),
+        ),
+        ("$OTHER", each(windows, "len ~= L@", " and ")),
+        ("$PACK", each(windows, "L@, C@ + grant", ", ")),
+    ];
+    let mut out = String::with_capacity(TEMPLATE.len().saturating_mul(2));
+    for line in TEMPLATE.lines() {
+        let line = match line.strip_prefix('@') {
+            Some(per_window) => each(windows, per_window, "\n"),
+            None => line.to_owned(),
+        };
+        let line = lists
+            .iter()
+            .fold(line, |line, (name, list)| line.replace(name, list));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// One script: its source, and its SHA-1 for `EVALSHA`.
+#[derive(Debug)]
+pub(crate) struct Script {
+    pub(crate) code: String,
+    pub(crate) sha: String,
+}
+
+impl Script {
+    fn new(code: String) -> Self {
+        let sha = redis::Script::new(&code).get_hash().to_owned();
+        Self { code, sha }
+    }
+}
+
+/// The scripts for 1 to [`ClassPolicy::MAX_WINDOWS`] windows.
+static SCRIPTS: LazyLock<Vec<Script>> = LazyLock::new(|| {
+    (1..=ClassPolicy::MAX_WINDOWS)
+        .map(|n| Script::new(source(n)))
+        .collect()
+});
+
+/// Every script, for loading.
+pub(crate) fn all() -> &'static [Script] {
+    &SCRIPTS
+}
+
+/// The script for a class of `windows` windows; `None` for none or more
+/// than a class may have.
+pub(crate) fn for_windows(windows: usize) -> Option<&'static Script> {
+    SCRIPTS.get(windows.checked_sub(1)?)
+}
 
 /// The largest time the script takes, in unix milliseconds: below 2^53,
 /// Lua's doubles hold every integer it computes exactly.
 pub(crate) const MAX_NOW_MS: u64 = (1 << 53) - 1;
-
-/// The script, with its SHA-1 for `EVALSHA`.
-pub(crate) fn script() -> Script {
-    Script::new(SOURCE)
-}
 
 /// What one run of the script is asked.
 #[derive(Debug, Clone, Copy)]
@@ -142,131 +253,143 @@ pub(crate) struct Ask<'a> {
 impl Ask<'_> {
     /// The arguments after the key, as `ARGV` reads them.
     pub(crate) fn args(&self, cmd: &mut Cmd) {
-        let now = match self.now {
-            Some(now) => i64::try_from(now.as_millis()).unwrap_or(i64::MAX),
+        let now_ms = self.now.map(|now| u64::try_from(now.as_millis()));
+        let margin = u64::try_from(self.margin.as_millis()).unwrap_or(u64::MAX);
+        let mut numbers =
+            Vec::with_capacity(self.windows.len().saturating_mul(8).saturating_add(24));
+        numbers.extend_from_slice(&self.cost.to_be_bytes());
+        numbers.extend_from_slice(&self.surplus.to_be_bytes());
+        let time = match now_ms {
+            Some(ms) => i64::try_from(ms.unwrap_or(u64::MAX)).unwrap_or(i64::MAX),
             None => -1,
         };
-        let margin = u64::try_from(self.margin.as_millis()).unwrap_or(u64::MAX);
-        cmd.arg(self.cost).arg(self.surplus).arg(now).arg(margin);
+        numbers.extend_from_slice(&time.to_be_bytes());
+        numbers.extend_from_slice(&margin.to_be_bytes());
         for w in self.windows {
-            cmd.arg(w.length().as_secs()).arg(w.limit());
+            let length = u32::try_from(w.length().as_secs()).unwrap_or(u32::MAX);
+            numbers.extend_from_slice(&length.to_be_bytes());
+            numbers.extend_from_slice(&w.limit().to_be_bytes());
         }
+        cmd.arg(numbers);
+        match self.now.and_then(|now| self.time_to_live(now, margin)) {
+            Some(ttl) => cmd.arg(ttl),
+            None => cmd.arg(""),
+        };
     }
-}
 
-/// What a run of the script answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Reply {
-    /// Whether it counted.
-    pub(crate) admitted: bool,
-    /// The time it used.
-    pub(crate) now: Duration,
-    /// What it counted in every window: the cost and the surplus granted.
-    pub(crate) granted: u32,
-    /// Each window before the check, longest first.
-    pub(crate) counts: Vec<WindowCount>,
-}
-
-impl Reply {
-    /// Reads the script's reply for `windows` windows; `None` for a reply
-    /// of another shape.
-    pub(crate) fn parse(values: &[i64], windows: usize) -> Option<Self> {
-        let (head, rest) = values.split_at_checked(3)?;
-        if rest.len() != windows.checked_mul(2)? {
-            return None;
-        }
-        let counts = rest
-            .chunks_exact(2)
-            .map(|pair| {
-                Some(WindowCount {
-                    index: u64::try_from(pair[0]).ok()?,
-                    count: u32::try_from(pair[1]).ok()?,
-                })
+    /// The key's time to live in milliseconds after an admission that
+    /// moves the stamp to `now`: from `now` to the margin after the
+    /// latest end of a window that contains `now`.
+    fn time_to_live(&self, now: Duration, margin: u64) -> Option<u64> {
+        let secs = now.as_secs();
+        let ends = self
+            .windows
+            .iter()
+            .map(|w| {
+                let length = w.length().as_secs();
+                secs.checked_div(length)?
+                    .checked_add(1)?
+                    .checked_mul(length)
             })
-            .collect::<Option<Vec<_>>>()?;
-        Some(Self {
-            admitted: match head[0] {
-                0 => false,
-                1 => true,
-                _ => return None,
-            },
-            now: Duration::from_millis(u64::try_from(head[1]).ok()?),
-            granted: u32::try_from(head[2]).ok()?,
-            counts,
-        })
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .max()?;
+        ends.checked_mul(1000)?
+            .checked_sub(u64::try_from(now.as_millis()).ok()?)?
+            .checked_add(margin)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tollgate::WindowLength;
 
-    #[test]
-    fn replies_of_every_shape() {
-        let r = Reply::parse(&[1, 1_500, 3, 25, 7, 150, 2], 2).unwrap();
-        assert_eq!(
-            r,
-            Reply {
-                admitted: true,
-                now: Duration::from_millis(1_500),
-                granted: 3,
-                counts: vec![
-                    WindowCount {
-                        index: 25,
-                        count: 7
-                    },
-                    WindowCount {
-                        index: 150,
-                        count: 2
-                    }
-                ],
-            }
-        );
-        // Too short, too long, a window missing, bad flags and numbers.
-        assert_eq!(Reply::parse(&[1, 1], 0), None);
-        assert_eq!(Reply::parse(&[1, 1, 1, 2, 3], 2), None);
-        assert_eq!(Reply::parse(&[1, 1, 1, 2, 3, 4], 1), None);
-        assert_eq!(Reply::parse(&[2, 1, 1, 2, 3], 1), None);
-        assert_eq!(Reply::parse(&[0, -1, 1, 2, 3], 1), None);
-        assert_eq!(Reply::parse(&[0, 1, 1, -2, 3], 1), None);
-        assert_eq!(Reply::parse(&[0, 1, 1, 2, 1 << 40], 1), None);
+    fn write() -> [Window; 2] {
+        [
+            Window::new(60, WindowLength::from_secs(60).unwrap()),
+            Window::new(20, WindowLength::from_secs(10).unwrap()),
+        ]
+    }
+
+    fn args(ask: &Ask<'_>) -> Vec<Vec<u8>> {
+        let mut cmd = redis::cmd("EVALSHA");
+        ask.args(&mut cmd);
+        cmd.args_iter()
+            .map(|a| match a {
+                redis::Arg::Simple(b) => b.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect()
     }
 
     #[test]
     fn arguments_in_order() {
-        let windows = [
-            Window::new(60, tollgate::WindowLength::from_secs(60).unwrap()),
-            Window::new(20, tollgate::WindowLength::from_secs(10).unwrap()),
-        ];
-        let mut cmd = redis::cmd("EVALSHA");
-        Ask {
+        let windows = write();
+        let ask = Ask {
             windows: &windows,
             cost: 2,
             surplus: 5,
             now: Some(Duration::from_millis(1_746_489_600_250)),
             margin: Duration::from_secs(30),
+        };
+        let mut numbers = Vec::new();
+        numbers.extend_from_slice(&2u32.to_be_bytes());
+        numbers.extend_from_slice(&5u32.to_be_bytes());
+        numbers.extend_from_slice(&1_746_489_600_250i64.to_be_bytes());
+        numbers.extend_from_slice(&30_000u64.to_be_bytes());
+        for n in [60u32, 60, 10, 20] {
+            numbers.extend_from_slice(&n.to_be_bytes());
         }
-        .args(&mut cmd);
-        let args: Vec<String> = cmd
-            .args_iter()
-            .map(|a| match a {
-                redis::Arg::Simple(b) => String::from_utf8_lossy(b).into_owned(),
-                _ => String::new(),
-            })
-            .collect();
+        // The minute ends 59.75 s later; then the margin.
         assert_eq!(
-            args,
-            [
-                "EVALSHA",
-                "2",
-                "5",
-                "1746489600250",
-                "30000",
-                "60",
-                "60",
-                "10",
-                "20"
-            ]
+            args(&ask),
+            [b"EVALSHA".to_vec(), numbers, b"89750".to_vec()]
         );
+        // Redis's time: -1, and no time to live.
+        let a = args(&Ask { now: None, ..ask });
+        assert_eq!(a[1][8..16], (-1i64).to_be_bytes());
+        assert_eq!(a[2], b"");
+    }
+
+    #[test]
+    fn the_latest_end_sets_the_time_to_live() {
+        // 7 s windows end after the minute at 59 s past it.
+        let windows = [
+            Window::new(60, WindowLength::from_secs(60).unwrap()),
+            Window::new(4, WindowLength::from_secs(7).unwrap()),
+        ];
+        let ask = Ask {
+            windows: &windows,
+            cost: 1,
+            surplus: 0,
+            now: None,
+            margin: Duration::from_secs(60),
+        };
+        let now = Duration::from_secs(1_746_489_600 + 59);
+        // 1_746_489_659 / 7 = 249_498_522 r 5: the 7 s window ends 2 s on.
+        assert_eq!(ask.time_to_live(now, 60_000), Some(62_000));
+    }
+
+    #[test]
+    fn one_script_per_window_count() {
+        for n in 1..=ClassPolicy::MAX_WINDOWS {
+            let s = source(n);
+            assert!(!s.contains(['$', '@']), "{n}: {s}");
+            assert!(s.contains(&format!("L{n}, M{n}")));
+            assert!(!s.contains(&format!("L{}", n + 1)));
+            let script = for_windows(n).unwrap();
+            assert_eq!(script.code, s);
+            assert_eq!(script.sha, redis::Script::new(&s).get_hash());
+        }
+        assert!(for_windows(0).is_none());
+        assert!(for_windows(ClassPolicy::MAX_WINDOWS + 1).is_none());
+        let two = source(2);
+        assert!(
+            two.contains("sunpack('>I4I4i8I8I4I4I4I4', ARGV[1])"),
+            "{two}"
+        );
+        assert!(two.contains("if l1 == L1 and l2 == L2 then"), "{two}");
+        assert!(two.contains("pack('>I8I4I4I4I4', t, L1, C1 + grant, L2, C2 + grant)"));
     }
 }

@@ -1,5 +1,6 @@
 //! Decisions through a real redis-server: the worked example, peeks,
-//! costs, what a key holds in Redis, one command per decision, a lost
+//! costs, what a key holds in Redis and when its expiry moves, servers
+//! that disagree on a class's windows, one command per decision, a lost
 //! script, Redis's clock, and bad input.
 //!
 //! Each test starts its own server (skipped, with a message, when
@@ -74,25 +75,12 @@ async fn peeks_costs_and_denials_write_nothing() {
     assert_eq!(d.outcome(), Outcome::CostTooLarge);
     assert_eq!(d, core.check_n("k", Class::WRITE, 21));
     assert_eq!(server.cli(&["exists", "t:{k}:1"]).trim(), "0");
-    // Admitted: one hash, two fields per window (index, count), an expiry
-    // past the longest window's end (57 s) plus the margin (60 s).
+    // Admitted: one string, the time and each window's length and count,
+    // and an expiry past the longest window's end (57 s) plus the margin
+    // (60 s).
     let d = limiter.check_n("k", Class::WRITE, 20).await;
     assert_eq!(d, core.check_n("k", Class::WRITE, 20));
-    let fields = server.cli(&["hgetall", "t:{k}:1"]);
-    let fields: Vec<&str> = fields.lines().collect();
-    assert_eq!(
-        fields,
-        [
-            "60",
-            &((T + 3) / 60).to_string(),
-            "60n",
-            "20",
-            "10",
-            &((T + 3) / 10).to_string(),
-            "10n",
-            "20"
-        ]
-    );
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 3, 60, 20, 10, 20]);
     let ttl: u64 = server.cli(&["pttl", "t:{k}:1"]).trim().parse().unwrap();
     assert!((116_000..=117_000).contains(&ttl), "{ttl}");
     // A denial and a peek change nothing, the expiry included.
@@ -108,7 +96,98 @@ async fn peeks_costs_and_denials_write_nothing() {
     );
     let ttl: u64 = server.cli(&["pttl", "t:{k}:1"]).trim().parse().unwrap();
     assert!(ttl > 490_000, "{ttl}");
-    assert_eq!(server.cli(&["hget", "t:{k}:1", "10n"]).trim(), "20");
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 3, 60, 20, 10, 20]);
+}
+
+/// What Redis holds under `name`: the time stamp, then each window's
+/// length and count.
+fn stored(server: &RedisServer, name: &str) -> Vec<u64> {
+    const READ: &str = "local v = redis.call('GET', KEYS[1]) \
+        local out = {struct.unpack('>I8' .. string.rep('I4', (#v - 8) / 4), v)} \
+        out[#out] = nil return out";
+    server
+        .cli(&["eval", READ, "1", name])
+        .lines()
+        .map(|l| l.trim().parse().expect("a number"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_expiry_moves_only_with_a_later_window_end() {
+    let Some(server) = RedisServer::start("the_expiry_moves_only_with_a_later_window_end") else {
+        return;
+    };
+    let clock = ManualClock::new(Duration::from_secs(T + 3));
+    let limiter = limiter(&server, &clock).await;
+    let ttl = || -> u64 { server.cli(&["pttl", "t:{k}:1"]).trim().parse().unwrap() };
+    assert!(limiter.check("k", Class::WRITE).await.is_allowed());
+    assert!((116_000..=117_000).contains(&ttl()), "{}", ttl());
+    // Within the same windows, and when the 10 s window opens again
+    // within the minute, the expiry stays where it was.
+    server.cli(&["pexpire", "t:{k}:1", "500000"]);
+    clock.set(Duration::from_secs(T + 5));
+    assert!(limiter.check("k", Class::WRITE).await.is_allowed());
+    clock.set(Duration::from_secs(T + 12));
+    assert!(limiter.check("k", Class::WRITE).await.is_allowed());
+    assert!(ttl() > 490_000, "{}", ttl());
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 12, 60, 3, 10, 1]);
+    // A new minute ends later: 60 s from now, plus the margin.
+    clock.set(Duration::from_millis((T + 60) * 1_000 + 400));
+    assert!(limiter.check("k", Class::WRITE).await.is_allowed());
+    assert!((119_000..=119_600).contains(&ttl()), "{}", ttl());
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 60, 60, 1, 10, 1]);
+    // A clock behind counts in the newest windows, and moves nothing.
+    clock.set(Duration::from_secs(T + 50));
+    let d = limiter.check("k", Class::WRITE).await;
+    assert_eq!((d.remaining(), d.reset()), (18, T + 70));
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 60, 60, 2, 10, 2]);
+}
+
+#[tokio::test]
+async fn servers_that_disagree_on_windows_share_those_of_one_length() {
+    let Some(server) =
+        RedisServer::start("servers_that_disagree_on_windows_share_those_of_one_length")
+    else {
+        return;
+    };
+    // The reference policy's writes (60 a minute, 20 per 10 s) and a
+    // policy whose writes are 60 a minute and 5 per 7 s.
+    let other = Policy::from_toml_str(
+        "[classes.read]\nmethods=['GET']\nlimit=1000\nwindow='1m'\n\
+         [classes.write]\nmethods=['POST']\nwindows=[{limit=60, window='1m'}, {limit=5, window='7s'}]\n",
+    )
+    .unwrap();
+    // 7 s windows start at multiples of 7: T + 5 is one.
+    assert_eq!((T + 5) % 7, 0);
+    let clock = ManualClock::new(Duration::from_secs(T + 5));
+    let a = limiter(&server, &clock).await;
+    let b = RedisLimiter::builder(other)
+        .url(server.url())
+        .prefix("t:")
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    assert!(a.check_n("k", Class::WRITE, 3).await.is_allowed());
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 5, 60, 3, 10, 3]);
+    // The minute is shared; B's 7 s window starts, A's 10 s window stays.
+    let d = b.check_n("k", Class::WRITE, 2).await;
+    assert_eq!((d.remaining(), d.limit()), (3, 60));
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 5, 60, 5, 7, 2, 10, 3]);
+    let d = a.check("k", Class::WRITE).await;
+    assert_eq!(d.remaining(), 16);
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 5, 60, 6, 10, 4, 7, 2]);
+    // A window of another length that has ended is dropped.
+    clock.set(Duration::from_secs(T + 12));
+    let d = a.check("k", Class::WRITE).await;
+    assert_eq!(d.remaining(), 19);
+    assert_eq!(stored(&server, "t:{k}:1"), [T + 12, 60, 7, 10, 1]);
+    // A value of no state's size is an error.
+    server.cli(&["set", "t:{x}:1", "12345678abc"]);
+    let e = a
+        .try_check_n_at("x", Class::WRITE, 1, Duration::from_secs(T))
+        .await;
+    assert!(matches!(e, Err(Error::Redis(_))), "{e:?}");
 }
 
 #[tokio::test]

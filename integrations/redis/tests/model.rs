@@ -16,8 +16,9 @@ use tollgate::{Class, Limiter, ManualClock, Policy};
 use tollgate_redis::RedisLimiter;
 use tollgate_test_support::redis::RedisServer;
 
-/// Four classes: the reference policy's two (with a policy override),
-/// three windows that do not nest, and one short window alone.
+/// Five classes, one script each for one to four windows: the reference
+/// policy's two (with a policy override), three windows that do not
+/// nest, one short window alone, and four windows.
 const POLICY: &str = r#"
 [classes.read]
 methods = ["GET"]
@@ -39,6 +40,10 @@ windows = [{ limit = 50, window = "1h" }, { limit = 12, window = "1m" }, { limit
 methods = ["DELETE"]
 limit = 5
 window = "3s"
+
+[classes.quad]
+methods = ["PATCH"]
+windows = [{ limit = 40, window = "1h" }, { limit = 20, window = "5m" }, { limit = 9, window = "1m" }, { limit = 3, window = "4s" }]
 
 [[overrides]]
 key = "k0"
@@ -64,7 +69,7 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     let key = 0..KEYS.len();
-    let class = 0u8..4;
+    let class = 0u8..5;
     let cost = prop_oneof![
         8 => Just(1u32),
         2 => 2u32..7,
