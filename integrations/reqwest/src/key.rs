@@ -11,10 +11,10 @@
 //!
 //! Keys are credentials. The middleware keeps none: it keeps a 64-bit
 //! fingerprint, a SipHash of the key under a random seed of its own
-//! (std's `RandomState`), which cannot be reversed or matched against
-//! another middleware's. Two keys share a state only if their
-//! fingerprints collide: with k keys in use, probability about
-//! k² / 2^65.
+//! (std's `RandomState`), which never leaves it; the same key gives
+//! another fingerprint in another middleware. Two keys share a state
+//! only if their fingerprints collide: with k keys in use, probability
+//! about k² / 2^65.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
