@@ -310,12 +310,19 @@ mod cors;
 mod decide;
 #[cfg(feature = "redis")]
 mod deferred;
+#[cfg(feature = "tracing")]
+mod events;
+#[cfg(feature = "tracing")]
+mod fingerprint;
 mod future;
 mod head;
 mod key;
 mod layer;
+#[cfg(feature = "metrics")]
+mod meters;
 mod method;
 mod number;
+mod observe;
 mod rate_key;
 mod rejection;
 mod request_id;
