@@ -1,19 +1,19 @@
 //! Key fingerprints: what the layer's events say of a key, since an API
 //! key is a credential and never appears in a log.
 //!
-//! A fingerprint is a keyed hash of the key's bytes (as
-//! [`RateKey::key_bytes`] gives them), under a hash key drawn at random
-//! when the layer is built (std's `RandomState`): 64 bits, rendered as 16
-//! hex digits. The same key has the same fingerprint for the life of the
-//! layer, so an operator can follow one caller through the events, and
-//! different keys almost always differ (two of a million keys share one
-//! with a probability of about 3 in 100 million).
+//! A fingerprint is a hash of the key's bytes (as [`RateKey::key_bytes`]
+//! gives them) under a seed drawn at random when the layer is built
+//! (std's `RandomState`): 64 bits, rendered as 16 hex digits. The same key
+//! has the same fingerprint for the life of the layer, so an operator can
+//! follow one caller through the events; two keys share one only if their
+//! hashes collide (with k keys, probability about k² / 2^65).
 //!
-//! It cannot be turned back into the key: the hash key never leaves the
-//! process, so whoever reads the logs cannot compute the fingerprint of a
-//! guessed key to compare, and a fingerprint holds 64 bits of keys of up
-//! to 256 bytes. For the same reason it is not stable across restarts (or
-//! across layers): a new layer draws a new hash key.
+//! It is not reversible: the seed never leaves the process (no event or
+//! method shows it), so the logs alone neither give a key back nor let
+//! their reader test a guessed key against a fingerprint. std does not
+//! promise a cryptographic hash: a fingerprint is a pseudonym for logs,
+//! not a protection for keys that leak elsewhere. It is not stable
+//! across restarts, nor between two layers: each draws its own seed.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -21,7 +21,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use crate::rate_key::RateKey;
 
-/// The hash key of one layer's fingerprints.
+/// The seed of one layer's fingerprints.
 #[derive(Debug)]
 pub(crate) struct Fingerprints(RandomState);
 
@@ -30,7 +30,7 @@ pub(crate) struct Fingerprints(RandomState);
 pub(crate) struct Fingerprint(u64);
 
 impl Fingerprints {
-    /// Fingerprints under a hash key of their own.
+    /// Fingerprints under a seed of their own.
     pub(crate) fn new() -> Self {
         Self(RandomState::new())
     }
@@ -67,7 +67,7 @@ mod tests {
         assert_ne!(a, layer.of("sk_live_beta"));
         // Keys of other types name themselves apart: 42 is not "42".
         assert_ne!(layer.of(&42_u64), layer.of("42"));
-        // Another layer, another hash key.
+        // Another layer, another seed.
         assert_ne!(a, Fingerprints::new().of("sk_live_alpha"));
     }
 

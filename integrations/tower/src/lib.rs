@@ -172,13 +172,14 @@
 //! query, which may hold secrets) and `key_fingerprint`.
 //!
 //! Keys are credentials, and no event holds one. `key_fingerprint` is a
-//! keyed hash of the key's bytes, 16 hex digits, under a hash key that
-//! the layer draws at random when it is built and never reveals: one key
-//! has one fingerprint for the life of the layer, so that an operator can
-//! follow a caller through the events, but the fingerprint cannot be
-//! turned back into the key, nor matched against a guessed key without
-//! the hash key. It changes when the process restarts (and between two
-//! layers built separately).
+//! hash of the key's bytes, 16 hex digits, under a seed that the layer
+//! draws at random when it is built (std's `RandomState`) and never
+//! shows: one key has one fingerprint for the life of the layer, so that
+//! an operator can follow a caller through the events. It is not
+//! reversible: without the seed, the logs neither give a key back nor let
+//! their reader test a guessed key against a fingerprint (std does not
+//! promise a cryptographic hash: it is a pseudonym for logs). It is not
+//! stable across restarts, nor between two layers built separately.
 //!
 //! With the `redis` feature too, `tollgate_redis` reports its circuit
 //! breaker opening (`WARN`) and closing (`INFO`) and each failed call to
