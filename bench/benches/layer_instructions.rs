@@ -24,6 +24,14 @@
 //! - `load_1`: `scripts/load-policy.toml`, the one key of `scripts/load.sh` (every
 //!   value a 10-digit number, as in the load test).
 //!
+//! With the `tower-tracing` or `tower-metrics` feature of this crate
+//! (`cargo bench ... --features tower-metrics --no-run`), the rows measure
+//! the layer with that feature of tollgate-tower on: no subscriber, and no
+//! recorder unless `recorder` follows the count (`$bin load_1 100000
+//! recorder`), which installs one of counters and gauges on atomics
+//! before the layer is built. The rows admit every request, so no event
+//! is ever made: they measure what the features cost an admission.
+//!
 //! At most 333 requests per key in 10 seconds are admitted under the
 //! reference policy: keep ITERATIONS at or below 300,000 for `reference_1k`
 //! so that every request is admitted. The limiter reads `SystemClock`:
@@ -103,6 +111,15 @@ fn main() {
         );
         return;
     };
+    if args.get(2).is_some_and(|a| a == "recorder") {
+        #[cfg(feature = "tower-metrics")]
+        recorder::install();
+        #[cfg(not(feature = "tower-metrics"))]
+        {
+            eprintln!("a recorder needs the tower-metrics feature");
+            std::process::exit(2);
+        }
+    }
     let inner = service_fn(handler);
     let limited = |policy: Policy, keys: &[HeaderValue]| {
         let limiter = Limiter::builder(policy)
@@ -131,5 +148,42 @@ fn main() {
             eprintln!("unknown row {other:?}");
             std::process::exit(2);
         }
+    }
+}
+
+/// A recorder whose counters and gauges are atomics, as a metrics
+/// exporter's are.
+#[cfg(feature = "tower-metrics")]
+mod recorder {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+
+    use metrics::{
+        Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    struct Atomics;
+
+    impl Recorder for Atomics {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::from_arc(Arc::new(AtomicU64::new(0)))
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::from_arc(Arc::new(AtomicU64::new(0)))
+        }
+
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    /// Installs the recorder for the whole process.
+    pub(crate) fn install() {
+        metrics::set_global_recorder(Atomics).expect("the first recorder");
     }
 }

@@ -32,7 +32,19 @@ pub(crate) struct Breaker {
     open_until: AtomicU64,
     /// A probe is in flight.
     probing: AtomicBool,
+    /// Milliseconds since `epoch` at which the breaker last opened from
+    /// closed, for the time it stayed open.
+    opened_at: AtomicU64,
     epoch: Instant,
+}
+
+/// What a failed call did to the breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Failed {
+    /// Consecutive failures, this one included.
+    pub(crate) consecutive: u32,
+    /// Whether this failure opened a closed breaker.
+    pub(crate) opened: bool,
 }
 
 /// Marks the probe in flight; a probe dropped before it reports (its
@@ -58,6 +70,7 @@ impl Breaker {
             failures: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
             probing: AtomicBool::new(false),
+            opened_at: AtomicU64::new(0),
             epoch: Instant::now(),
         }
     }
@@ -93,24 +106,53 @@ impl Breaker {
         }
     }
 
-    /// A call (or the probe) succeeded: close.
-    pub(crate) fn success(&self) {
+    /// A call (or the probe) succeeded: close. Returns how long the
+    /// breaker had been open when this success closed it, and `None` when
+    /// it was closed already (or another success closed it first).
+    pub(crate) fn success(&self) -> Option<Duration> {
         // Relaxed: advice only (see `gate`).
         self.failures.store(0, Ordering::Relaxed);
-        // Relaxed: advice only (see `gate`).
-        self.open_until.store(0, Ordering::Relaxed);
+        // Relaxed: advice only (see `gate`). Read first, so that the
+        // successes of a closed breaker (all but the first after an
+        // outage) leave the word unwritten.
+        if self.open_until.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        // Relaxed: advice only (see `gate`); of two successes racing to
+        // close, one finds the breaker open.
+        if self.open_until.swap(0, Ordering::Relaxed) == 0 {
+            return None;
+        }
+        // Relaxed: a figure for a report only.
+        let since = self.opened_at.load(Ordering::Relaxed);
+        Some(Duration::from_millis(self.now_ms().saturating_sub(since)))
     }
 
     /// A call failed; `probe` if it was the probe. Opens the breaker after
     /// `threshold` consecutive failures, and again after a failed probe.
-    pub(crate) fn failure(&self, probe: bool) {
+    pub(crate) fn failure(&self, probe: bool) -> Failed {
         // Relaxed: advice only (see `gate`).
-        let failures = self.failures.fetch_add(1, Ordering::Relaxed);
-        if probe || failures.saturating_add(1) >= self.threshold {
+        let consecutive = self
+            .failures
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
+        let mut opened = false;
+        if probe || consecutive >= self.threshold {
+            let now = self.now_ms();
             let open_for = u64::try_from(self.open_for.as_millis()).unwrap_or(u64::MAX);
-            let until = self.now_ms().saturating_add(open_for).max(1);
-            // Relaxed: advice only (see `gate`).
-            self.open_until.store(until, Ordering::Relaxed);
+            let until = now.saturating_add(open_for).max(1);
+            // Relaxed: advice only (see `gate`); the word it held says
+            // whether this failure opened a closed breaker.
+            opened = self.open_until.swap(until, Ordering::Relaxed) == 0;
+            if opened {
+                // Relaxed: a figure for a report only (a success racing
+                // with this store may read the previous opening's).
+                self.opened_at.store(now, Ordering::Relaxed);
+            }
+        }
+        Failed {
+            consecutive,
+            opened,
         }
     }
 
@@ -132,12 +174,18 @@ mod tests {
         b.failure(false);
         b.failure(false);
         assert!(matches!(b.gate(), Gate::Closed));
-        // A success resets the count.
-        b.success();
+        // A success resets the count, and closes nothing.
+        assert_eq!(b.success(), None);
         b.failure(false);
         b.failure(false);
         assert!(matches!(b.gate(), Gate::Closed));
-        b.failure(false);
+        assert_eq!(
+            b.failure(false),
+            Failed {
+                consecutive: 3,
+                opened: true
+            }
+        );
         assert!(b.is_open());
         assert!(matches!(b.gate(), Gate::Open));
         tokio::time::advance(Duration::from_millis(101)).await;
@@ -145,14 +193,17 @@ mod tests {
         let probe = b.gate();
         assert!(matches!(probe, Gate::Probe(_)));
         assert!(matches!(b.gate(), Gate::Open));
-        // A failed probe opens it again, for the whole interval.
-        b.failure(true);
+        // A failed probe opens it again, for the whole interval; it was
+        // open already.
+        assert!(!b.failure(true).opened);
         drop(probe);
         assert!(matches!(b.gate(), Gate::Open));
         tokio::time::advance(Duration::from_millis(101)).await;
         let probe = b.gate();
         assert!(matches!(probe, Gate::Probe(_)));
-        b.success();
+        // Closed after 202 ms open; a second success closes nothing.
+        assert_eq!(b.success(), Some(Duration::from_millis(202)));
+        assert_eq!(b.success(), None);
         drop(probe);
         assert!(!b.is_open());
         assert!(matches!(b.gate(), Gate::Closed));

@@ -65,6 +65,26 @@
 //!   Checks never fail and never panic; the connection comes back on its
 //!   own. [`RedisLimiter::try_check_n_at`] reports the error instead.
 //!
+//! ## Events
+//!
+//! With the `tracing` feature, the limiter reports its transitions as
+//! `tracing` events under the target `tollgate_redis`:
+//!
+//! | event | level | fields |
+//! |---|---|---|
+//! | the circuit breaker opened (from closed) | `WARN` | `error`, `consecutive_failures`, `open_for_ms`, `on_failure` |
+//! | it closed: a call succeeded | `INFO` | `open_ms`, how long it was open |
+//! | a call to Redis failed (or timed out) | `DEBUG` | `error`, `probe`, `consecutive_failures` |
+//! | loading the script failed | `DEBUG` | `error` |
+//!
+//! Calls go to Redis only while the breaker is closed, and then one probe
+//! per `open_for` ([`RedisLimiterBuilder::breaker`]): an outage gives as
+//! many failed calls as the breaker's `failures` (and the checks already
+//! waiting on Redis), then one per probe, not one per check. Degraded decisions themselves
+//! are not events here; tollgate-tower's `tracing` feature reports them
+//! per layer. No event carries an API key, nor a key name in Redis
+//! (which holds one).
+//!
 //! ## Keys in Redis
 //!
 //! One string per (API key, class), named `<prefix>{<api key>}:<class
@@ -138,6 +158,7 @@ mod breaker;
 mod builder;
 mod connection;
 mod error;
+mod events;
 mod failure;
 mod lease;
 mod limiter;

@@ -11,6 +11,7 @@ use crate::breaker::{Breaker, Gate};
 use crate::builder::RedisLimiterBuilder;
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::events;
 use crate::failure::{FailurePolicy, TimeSource};
 use crate::lease::Leases;
 use crate::name;
@@ -241,19 +242,28 @@ impl<C: Clock> RedisLimiter<C> {
                     .map(|(d, _)| d),
             }
         };
-        match tokio::time::timeout(s.timeout, call).await {
+        let error = match tokio::time::timeout(s.timeout, call).await {
             Ok(Ok(d)) => {
-                s.breaker.success();
-                d
+                if let Some(open) = s.breaker.success() {
+                    events::breaker_closed(open);
+                }
+                return d;
             }
-            Ok(Err(_)) | Err(_) => {
-                s.breaker.failure(probe.is_some());
-                // Release: pairs with the Acquire of the swap that reads it.
-                s.reload.store(true, Ordering::Release);
-                drop(probe);
-                self.without_store(key, class, &windows, cost, local_now())
-            }
-        }
+            Ok(Err(e)) => e,
+            Err(_) => Error::Timeout,
+        };
+        let failed = s.breaker.failure(probe.is_some());
+        events::call_failed(
+            &error,
+            probe.is_some(),
+            failed,
+            s.breaker.open_for(),
+            s.on_failure,
+        );
+        // Release: pairs with the Acquire of the swap that reads it.
+        s.reload.store(true, Ordering::Release);
+        drop(probe);
+        self.without_store(key, class, &windows, cost, local_now())
     }
 
     /// One run of the script: the decision and what Redis answered.
@@ -304,7 +314,8 @@ impl<C: Clock> RedisLimiter<C> {
             let connection = self.shared.connection.clone();
             let reload = Arc::clone(&self.shared.reload);
             tokio::spawn(async move {
-                if connection.load().await.is_err() {
+                if let Err(e) = connection.load().await {
+                    events::script_load_failed(&e);
                     // Release: pairs with the Acquire above.
                     reload.store(true, Ordering::Release);
                 }

@@ -40,6 +40,14 @@ pub trait Decide: Send + Sync + 'static {
 
     /// The IETF draft `RateLimit-Policy` field for `key` in `class`.
     fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField>;
+
+    /// The (key, class) states held in this process, for the
+    /// `tollgate_tracked_states` gauge (the `metrics` feature); `None`,
+    /// the default, for a decider that holds none. Read at most once a
+    /// second per layer: it should be cheap, and must not block.
+    fn tracked(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A decision now, or a future of one.
@@ -80,6 +88,11 @@ impl<C: Clock + 'static> Decide for Limiter<C> {
     fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField> {
         Limiter::policy_field(self, key, class)
     }
+
+    /// The limiter's [`tracked`](Limiter::tracked): one atomic load.
+    fn tracked(&self) -> Option<usize> {
+        Some(Limiter::tracked(self))
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -113,6 +126,14 @@ mod redis {
 
         fn policy_field<Q: RateKey + ?Sized>(&self, key: &Q, class: Class) -> Option<PolicyField> {
             RedisLimiter::policy_field(self, &key.key_bytes(), class)
+        }
+
+        /// The states of the in-process limiter that decides while Redis
+        /// cannot ([`FailurePolicy::Local`](tollgate_redis::FailurePolicy::Local)):
+        /// none until an outage, then the keys seen during it. The
+        /// fleet's states, in Redis, are not counted.
+        fn tracked(&self) -> Option<usize> {
+            Some(self.local().tracked())
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::future::ResponseFuture;
 use crate::head::RequestHead;
 use crate::key::KeyExtractor;
 use crate::layer::Config;
+use crate::observe::Seen;
 use crate::rejection::Reason;
 use crate::service::{Pending, Tollgate, Verdict};
 
@@ -57,6 +58,7 @@ struct Deciding<S, B, L: Decide, K> {
     config: Arc<Config<L, K>>,
     class: Class,
     policy_field: Option<Box<Option<PolicyField>>>,
+    seen: Seen,
 }
 
 // Nothing is pinned in place: the decision is `Unpin` (a box, for a
@@ -123,8 +125,16 @@ where
                         config,
                         class,
                         policy_field,
+                        seen,
                         ..
                     } = *waiting;
+                    config.observer.decided(
+                        &*config.limiter,
+                        &decision,
+                        class,
+                        &RequestHead::of(&request),
+                        || seen,
+                    );
                     let fields = config.fields(&decision, class, || policy_field.and_then(|f| *f));
                     let future = if decision.is_allowed() {
                         if config.settings.decision_extension {
@@ -180,6 +190,7 @@ where
                 future,
                 class,
                 policy_field,
+                seen,
             }) => {
                 // The readied service goes with the request; its clone
                 // waits for the next `poll_ready`.
@@ -193,6 +204,7 @@ where
                         config: Arc::clone(&self.config),
                         class,
                         policy_field,
+                        seen,
                     })),
                 }
             }

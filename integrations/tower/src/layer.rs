@@ -16,6 +16,7 @@ use crate::decide::Decide;
 use crate::head::RequestHead;
 use crate::key::{ApiKey, KeyExtractor, KeyFn};
 use crate::method::MethodClasses;
+use crate::observe::Observer;
 use crate::rate_key::RateKey;
 use crate::rejection::{OnRejection, Rejection};
 use crate::service::Tollgate;
@@ -66,6 +67,8 @@ pub(crate) struct Config<L, K> {
     pub(crate) methods: MethodClasses,
     /// The `Allow` field of a 405: the policy's methods, in policy order.
     pub(crate) allow: HeaderValue,
+    /// What reports the decisions (events, metrics), when enabled.
+    pub(crate) observer: Observer,
 }
 
 /// The builder's settings but for the limiter and the keys.
@@ -357,6 +360,7 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
     pub fn build(self) -> TollgateLayer<L, K, M> {
         let allow = allow_field(&*self.limiter);
         let methods = MethodClasses::new(self.limiter.policy());
+        let observer = Observer::new(&*self.limiter);
         TollgateLayer {
             config: Arc::new(Config {
                 limiter: self.limiter,
@@ -364,6 +368,7 @@ impl<L: Decide, K: KeyExtractor, M> TollgateLayerBuilder<L, K, M> {
                 settings: self.settings,
                 methods,
                 allow,
+                observer,
             }),
             mode: PhantomData,
         }

@@ -140,6 +140,74 @@
 //! unread, and the field tells the client to open another rather than send
 //! its next request into a closed one.
 //!
+//! ## Observability
+//!
+//! Two features report the layer's decisions; with neither, the request
+//! path is unchanged.
+//!
+//! **`tracing`**: an event per decision that is not a plain admission,
+//! under the target `tollgate_tower` (`RUST_LOG=tollgate_tower=debug`):
+//!
+//! | decision | level | message |
+//! |---|---|---|
+//! | denied (`Outcome::Denied`), a cost above a limit, a class the limiter lacks | `DEBUG` | `request refused by the rate limit` |
+//! | the table is full: a new key refused (`TableFull`) or admitted uncounted (`AllowedUntracked`) | `WARN` once a second, else `DEBUG` | `the limiter's table is full: ...` |
+//! | made without the store ([`Decision::is_degraded`](tollgate::Decision::is_degraded): Redis slow or down) | `WARN` once a second, else `DEBUG` | `decided without the store, ...` |
+//!
+//! A denial is the limiter at work, one event per refused request, so it
+//! is detail for whoever turns `DEBUG` on. A full table (often a flood of
+//! invented keys, which is otherwise seen nowhere) and a missing store
+//! are the operator's business, but come in floods: each layer lets one
+//! warning of each kind through per second of the decisions' time, with
+//! a field `suppressed` that counts those of that kind since the last
+//! warning, which went out at `DEBUG` only. The log then holds at most
+//! two warnings a second per layer however large the flood, and still
+//! says how large it was.
+//!
+//! Every event has the fields `class` (the class's name; `(unknown)` for
+//! a class the policy lacks), `outcome` (`denied`, `cost_too_large`,
+//! `table_full`, `allowed_untracked`, `unknown_class`, or `allowed` for a
+//! degraded admission), `limit`, `remaining`, `retry_after` (seconds,
+//! when the decision has one), `degraded`, `method`, `path` (without the
+//! query, which may hold secrets) and `key_fingerprint`.
+//!
+//! Keys are credentials, and no event holds one. `key_fingerprint` is a
+//! hash of the key's bytes, 16 hex digits, under a seed that the layer
+//! draws at random when it is built (std's `RandomState`) and never
+//! shows: one key has one fingerprint for the life of the layer, so that
+//! an operator can follow a caller through the events. It is not
+//! reversible: without the seed, the logs neither give a key back nor let
+//! their reader test a guessed key against a fingerprint (std does not
+//! promise a cryptographic hash: it is a pseudonym for logs). It is not
+//! stable across restarts, nor between two layers built separately.
+//!
+//! With the `redis` feature too, `tollgate_redis` reports its circuit
+//! breaker opening (`WARN`) and closing (`INFO`) and each failed call to
+//! Redis (`DEBUG`), under the target `tollgate_redis`.
+//!
+//! **`metrics`**: through the [`metrics`](https://docs.rs/metrics) facade,
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `tollgate_decisions_total` | counter | `class`, `outcome` (as in the events, and `allowed`) |
+//! | `tollgate_table_full_total` | counter | `class`: decisions that found the table full (`table_full` and `allowed_untracked`) |
+//! | `tollgate_degraded_decisions_total` | counter | `class`: decisions made without the store |
+//! | `tollgate_tracked_states` | gauge | none: the limiter's tracked (key, class) states ([`Decide::tracked`]) |
+//!
+//! The layer registers one handle per class and outcome when it is built,
+//! so that a decision costs an increment of the recorder's counter, not a
+//! look-up by name. **Install the recorder before building the layer**: a
+//! layer built earlier holds handles of no recorder and records nothing.
+//! The gauge is set at most once a second per layer, by the first
+//! decision of each second, so that checks on many threads do not all
+//! write one shared value; for a `RedisLimiter` it counts the in-process
+//! table that decides during an outage. Several layers over different
+//! limiters in one process share the names: their counters add up, and
+//! the gauge is the last one set.
+//!
+//! The features' cost per admitted request, measured in instructions, is
+//! in the repository's `BENCHMARKS.md`.
+//!
 //! ## Where to put the layer
 //!
 //! `Router::layer`, as above, checks every request (axum applies it to
@@ -310,12 +378,19 @@ mod cors;
 mod decide;
 #[cfg(feature = "redis")]
 mod deferred;
+#[cfg(feature = "tracing")]
+mod events;
+#[cfg(feature = "tracing")]
+mod fingerprint;
 mod future;
 mod head;
 mod key;
 mod layer;
+#[cfg(feature = "metrics")]
+mod meters;
 mod method;
 mod number;
+mod observe;
 mod rate_key;
 mod rejection;
 mod request_id;

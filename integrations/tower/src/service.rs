@@ -18,6 +18,7 @@ use crate::future::ResponseFuture;
 use crate::head::RequestHead;
 use crate::key::{KeyExtractor, PeerKey};
 use crate::layer::{Config, MissingKey, UnknownMethod};
+use crate::observe::Seen;
 use crate::rate_key::RateKey;
 use crate::rejection::{Reason, Rejection};
 use crate::request_id::RequestId;
@@ -86,6 +87,8 @@ pub(crate) struct Pending<F> {
     pub(crate) class: Class,
     /// With the IETF fields: the key's `RateLimit-Policy` field.
     pub(crate) policy_field: Option<Box<Option<PolicyField>>>,
+    /// What the observer keeps of the key (nothing, without `tracing`).
+    pub(crate) seen: Seen,
 }
 
 /// A checked request: decided, to be awaited, passed unchecked, or
@@ -142,9 +145,9 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
         };
         let cost = settings.charges.cost(head);
         match self.keys.extract(head) {
-            Ok(Some(key)) => self.check(&key, class, cost),
+            Ok(Some(key)) => self.check(&key, class, cost, head),
             Ok(None) => match (settings.missing_key, peer_ip(head.extensions())) {
-                (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class, cost),
+                (MissingKey::PeerIp, Some(ip)) => self.check(&PeerKey(ip), class, cost, head),
                 _ => Checked::Answer(self.answer(Reason::MissingKey, head, None)),
             },
             Err(e) => Checked::Answer(self.answer(Reason::InvalidKey(e), head, None)),
@@ -153,9 +156,19 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
 
     /// Checks a request of `key` and renders the decision's fields.
     #[inline]
-    fn check<Q: RateKey + ?Sized>(&self, key: &Q, class: Class, cost: u32) -> Checked<L::Future> {
+    fn check<Q: RateKey + ?Sized>(
+        &self,
+        key: &Q,
+        class: Class,
+        cost: u32,
+        head: &RequestHead<'_>,
+    ) -> Checked<L::Future> {
         match self.limiter.decide(key, class, cost) {
             Decided::Now(decision) => {
+                self.observer
+                    .decided(&*self.limiter, &decision, class, head, || {
+                        self.observer.see(key)
+                    });
                 let fields =
                     self.fields(&decision, class, || self.limiter.policy_field(key, class));
                 Checked::Now(decision, fields)
@@ -167,6 +180,7 @@ impl<L: Decide, K: KeyExtractor> Config<L, K> {
                     .settings
                     .ietf
                     .then(|| Box::new(self.limiter.policy_field(key, class))),
+                seen: self.observer.see(key),
             }),
         }
     }
