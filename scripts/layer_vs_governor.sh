@@ -119,30 +119,11 @@ for name in "${names[@]}"; do
     esac
 done
 
-# CPU time of process $1 so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-ticks_per_second=$(getconf CLK_TCK)
-
-# One wrk run against server $1 for $2 seconds; prints requests per
-# second and the server's CPU microseconds per request.
-measure() {
-    local out c0 c1 n
-    c0=$(cpu_ticks "${pid[$1]}")
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s "${wrk_keys[@]}" "http://${addr[$1]}$PATH_UNDER_TEST")
-    c1=$(cpu_ticks "${pid[$1]}")
-    if grep -q 'Non-2xx' <<<"$out"; then
-        echo "non-2xx answers from $1:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    n=$(awk '/requests in/ { print $1 }' <<<"$out")
-    awk -v rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
-        -v c0="$c0" -v c1="$c1" -v n="$n" -v hz="$ticks_per_second" \
-        'BEGIN { printf "%s %.3f\n", rps, (c1 - c0) / hz * 1e6 / n }'
-}
+# measure ADDR PID SECONDS: requests/s and server CPU µs per request.
+source scripts/wrk-measure.sh
 
 for name in "${names[@]}"; do
-    measure "$name" "$WARMUP" >/dev/null
+    measure "${addr[$name]}" "${pid[$name]}" "$WARMUP" >/dev/null
 done
 
 cpuinfo() { sed -n "s/^$1[[:space:]]*: //p" /proc/cpuinfo | head -n1; }
@@ -154,7 +135,7 @@ for run in $(seq "$RUNS"); do
     line="run $run:"
     for k in 0 1 2 3; do
         name=${names[$(((run - 1 + k) % 4))]}
-        read -r r c < <(measure "$name" "$DURATION")
+        read -r r c < <(measure "${addr[$name]}" "${pid[$name]}" "$DURATION")
         rps[$name]="${rps[$name]:-} $r"
         cpu[$name]="${cpu[$name]:-} $c"
         eval "c_${name//-/_}=$c"

@@ -112,27 +112,8 @@ if grep -qi "^x-ratelimit-" <<<"$h"; then
     exit 1
 fi
 
-# CPU time of process $1 so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-ticks_per_second=$(getconf CLK_TCK)
-
-# One wrk run against server $1 (pid $2) for $3 seconds; prints requests
-# per second and the server's CPU microseconds per request.
-measure() {
-    local out c0 c1 n
-    c0=$(cpu_ticks "$2")
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s "${wrk_keys[@]}" "http://$1$PATH_UNDER_TEST")
-    c1=$(cpu_ticks "$2")
-    if grep -q 'Non-2xx' <<<"$out"; then
-        echo "non-2xx answers from $1:" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    n=$(awk '/requests in/ { print $1 }' <<<"$out")
-    awk -v rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")" \
-        -v c0="$c0" -v c1="$c1" -v n="$n" -v hz="$ticks_per_second" \
-        'BEGIN { printf "%s %.2f\n", rps, (c1 - c0) / hz * 1e6 / n }'
-}
+# measure ADDR PID SECONDS: requests/s and server CPU µs per request.
+source scripts/wrk-measure.sh
 
 measure "$with" "$with_pid" "$WARMUP" >/dev/null
 measure "$without" "$without_pid" "$WARMUP" >/dev/null

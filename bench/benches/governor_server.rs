@@ -1,8 +1,8 @@
 //! The example API server's routes behind `tower_governor`, for
-//! `scripts/layer_vs_governor.sh`: the same company endpoints as
-//! `integrations/tower/examples/api_server.rs` (the handlers are copied
-//! from its `support/app.rs`), with the layer around the whole router as
-//! there, served the same way (axum, with the peer address).
+//! `scripts/layer_vs_governor.sh`: the company endpoints of
+//! `integrations/tower/examples/api_server.rs` (its `support/app.rs`,
+//! included here), with the layer around the whole router as there,
+//! served the same way (axum, with the peer address).
 //!
 //! tower_governor is configured as close to tollgate-tower as it allows:
 //! one key per request, read from `Authorization: Bearer <key>` or else
@@ -26,17 +26,16 @@
 //! `--burst N` (the quota). Under `cargo bench` (argument `--bench`) it
 //! returns at once.
 
-use std::collections::BTreeMap;
+#[path = "../../integrations/tower/examples/support/app.rs"]
+#[allow(dead_code, reason = "only the routes are served here")]
+mod app;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use app::routes;
+use axum::extract::Request;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_governor::governor::GovernorConfigBuilder;
@@ -198,117 +197,3 @@ impl KeyExtractor for ApiKey {
 
 // The example's routes and handlers, as in
 // integrations/tower/examples/support/app.rs.
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-struct Company {
-    id: u64,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    domain: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CompanyInput {
-    name: Option<String>,
-    domain: Option<String>,
-}
-
-#[derive(Debug, Default)]
-struct Store {
-    next_id: u64,
-    companies: BTreeMap<u64, Company>,
-}
-
-impl Store {
-    fn insert(&mut self, name: String, domain: Option<String>) -> Company {
-        self.next_id = self.next_id.saturating_add(1);
-        let company = Company {
-            id: self.next_id,
-            name,
-            domain,
-        };
-        self.companies.insert(company.id, company.clone());
-        company
-    }
-}
-
-type Shared = Arc<Mutex<Store>>;
-
-fn lock(store: &Shared) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The routes, with two companies already in the store (ids 1 and 2).
-fn routes() -> Router {
-    let mut store = Store::default();
-    for (name, domain) in [("Acme", "acme.example"), ("Globex", "globex.example")] {
-        store.insert(name.to_owned(), Some(domain.to_owned()));
-    }
-    Router::new()
-        .route("/v1/companies", get(list).post(create))
-        .route(
-            "/v1/companies/{id}",
-            get(fetch).patch(update).delete(remove),
-        )
-        .with_state(Arc::new(Mutex::new(store)))
-}
-
-#[derive(Serialize)]
-struct Page {
-    data: Vec<Company>,
-    has_more: bool,
-}
-
-async fn list(State(store): State<Shared>) -> Json<Page> {
-    let data = lock(&store).companies.values().cloned().collect();
-    Json(Page {
-        data,
-        has_more: false,
-    })
-}
-
-async fn fetch(
-    State(store): State<Shared>,
-    Path(id): Path<u64>,
-) -> Result<Json<Company>, StatusCode> {
-    lock(&store)
-        .companies
-        .get(&id)
-        .cloned()
-        .map(Json)
-        .ok_or(StatusCode::NOT_FOUND)
-}
-
-async fn create(
-    State(store): State<Shared>,
-    input: Option<Json<CompanyInput>>,
-) -> Result<(StatusCode, Json<Company>), StatusCode> {
-    let input = input.map(|Json(i)| i).unwrap_or_default();
-    let name = input.name.ok_or(StatusCode::UNPROCESSABLE_ENTITY)?;
-    let company = lock(&store).insert(name, input.domain);
-    Ok((StatusCode::CREATED, Json(company)))
-}
-
-async fn update(
-    State(store): State<Shared>,
-    Path(id): Path<u64>,
-    Json(input): Json<CompanyInput>,
-) -> Result<Json<Company>, StatusCode> {
-    let mut store = lock(&store);
-    let company = store.companies.get_mut(&id).ok_or(StatusCode::NOT_FOUND)?;
-    if let Some(name) = input.name {
-        company.name = name;
-    }
-    if input.domain.is_some() {
-        company.domain = input.domain;
-    }
-    Ok(Json(company.clone()))
-}
-
-async fn remove(State(store): State<Shared>, Path(id): Path<u64>) -> StatusCode {
-    match lock(&store).companies.remove(&id) {
-        Some(_) => StatusCode::NO_CONTENT,
-        None => StatusCode::NOT_FOUND,
-    }
-}
