@@ -171,3 +171,5 @@ pub use error::{BuildError, Error};
 pub use failure::{FailurePolicy, TimeSource};
 pub use limiter::RedisLimiter;
 pub use name::{DEFAULT_MAX_KEY_LEN, DEFAULT_PREFIX};
+/// The tollgate core, re-exported so that its version always matches this crate's.
+pub use tollgate;
