@@ -162,6 +162,8 @@
 // Cargo.toml denies it everywhere; test files that install a counting
 // global allocator allow it locally.
 #![forbid(unsafe_code)]
+// On docs.rs, items that need a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;
 mod class;

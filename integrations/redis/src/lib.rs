@@ -153,6 +153,8 @@
 //!   run against Redis 7.
 
 #![forbid(unsafe_code)]
+// On docs.rs, items that need a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
 mod builder;
