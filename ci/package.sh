@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ready to publish: each publishable crate (tollgate, tollgate-client,
-# tollgate-redis, tollgate-tower) as crates.io would get it, on its
-# declared rust-version, and in every combination of its features.
+# tollgate-redis, tollgate-reqwest, tollgate-tower) as crates.io would get
+# it, on its declared rust-version, and in every combination of its
+# features.
 #
 # 1. `cargo package` of the crates together. None is on crates.io yet, so
 #    cargo packages them in one run and builds each from its own .crate
@@ -34,18 +35,18 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 
-crates=(tollgate tollgate-client tollgate-redis tollgate-tower)
+crates=(tollgate tollgate-client tollgate-redis tollgate-reqwest tollgate-tower)
 unpacked=$(mktemp -d)
 trap 'rm -rf "$unpacked"' EXIT
 steps="${PACKAGE_STEPS:-package features msrv docs}"
 
 # One field of one crate's manifest, from `cargo metadata`: `rust_version`,
-# `version`, or `docs_rs` (the cargo flags and RUSTDOCFLAGS docs.rs uses,
-# one per line).
+# `version`, `dir` (its directory, relative to the root), or `docs_rs`
+# (the cargo flags and RUSTDOCFLAGS docs.rs uses, one per line).
 manifest() {
     cargo metadata --no-deps --format-version 1 --manifest-path "$root/Cargo.toml" |
         python3 -c '
-import json, sys
+import json, os, sys
 crate, field = sys.argv[1], sys.argv[2]
 pkg = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == crate)
 if field == "docs_rs":
@@ -55,9 +56,11 @@ if field == "docs_rs":
         flags.append("--features=" + ",".join(meta["features"]))
     print(" ".join(flags))
     print(" ".join(meta.get("rustdoc-args", [])))
+elif field == "dir":
+    print(os.path.relpath(os.path.dirname(pkg["manifest_path"]), sys.argv[3]))
 else:
     print(pkg[field])
-' "$1" "$2"
+' "$1" "$2" "$root"
 }
 
 toolchain() {
@@ -132,22 +135,29 @@ features() {
     (cd "$copy" && cargo hack check --feature-powerset --no-dev-deps "${flags[@]}")
 }
 
-# Removes every dev-dependency table from the copy's manifests: a user's
-# build of a crate never resolves them, and an old cargo must not meet them
-# (they bring crates of edition 2024, which cargo reads from 1.85 on).
-strip_dev_dependencies() {
+# Makes the copy a user's view of the publishable crates: a workspace of
+# those alone (the bench and test-support crates are not published), with
+# no dev-dependency tables, since a user's build of a crate never resolves
+# them and an old cargo must not meet them (they bring crates of edition
+# 2024, which cargo reads from 1.85 on).
+user_view() {
+    local crate dirs=()
+    for crate in "${crates[@]}"; do dirs+=("$(manifest "$crate" dir)"); done
     find "$copy" -name Cargo.toml -print0 |
         xargs -0 python3 -c '
 import re, sys
-for path in sys.argv[1:]:
+members, paths = sys.argv[1], sys.argv[2:]
+for path in paths:
     out, skip = [], False
     for line in open(path).read().splitlines(keepends=True):
         if line.startswith("["):
             skip = re.match(r"\[(target\..*\.)?dev-dependencies\]", line) is not None
+        if re.match(r"(default-)?members = \[", line):
+            line = line.split("=")[0] + "= " + members + "\n"
         if not skip:
             out.append(line)
     open(path, "w").write("".join(out))
-'
+' "[$(printf '"%s", ' "${dirs[@]}" | sed 's/, $//')]"
 }
 
 check_on() {
@@ -159,7 +169,7 @@ check_on() {
 }
 
 msrv() {
-    strip_dev_dependencies
+    user_view
     (cd "$copy" && CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo generate-lockfile)
     # Default features, the crates of one rust-version in one run (their
     # dependencies are built once per toolchain).
