@@ -1,4 +1,4 @@
-//! The 429 response body, through serde.
+//! The 429 response body.
 //!
 //! ```json
 //! {"error":{"code":"rate_limited","message":"Rate limit exceeded.",
@@ -6,20 +6,23 @@
 //! ```
 //!
 //! Field names and nesting are exactly these; `details` is the window that
-//! denied the request.
-
-use serde::Serialize;
+//! denied the request. The `json` feature writes it as JSON; the `serde`
+//! feature serializes it with any serde format.
 
 use crate::decision::{Decision, Outcome};
 use crate::window::Window;
 
-/// The body of a 429 response; serialize it with any serde format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The body of a 429 response: written as JSON with the `json` feature
+/// (`to_json`, `write_json`), or in any serde format with the `serde`
+/// feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ErrorBody<'a> {
     error: ErrorDetail<'a>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 struct ErrorDetail<'a> {
     code: &'static str,
     message: &'static str,

@@ -14,7 +14,8 @@ use std::time::Duration;
 /// Renders as the largest unit that divides it exactly — `"10s"`, `"1m"`,
 /// `"1h"`, `"1d"`, otherwise seconds (`"90s"`) — and parses from one or
 /// more `<integer><unit>` parts with units `d`, `h`, `m`, `s` in that order
-/// (`"1h30m"`, `" 90s "`).
+/// (`"1h30m"`, `" 90s "`). With the `serde` feature it is written in
+/// that text form and read from it or from a whole number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WindowLength(NonZeroU32);
 
@@ -161,12 +162,14 @@ impl FromStr for WindowLength {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for WindowLength {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for WindowLength {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Visitor;

@@ -81,6 +81,21 @@
 //! Callers of an API limited this way can pace themselves from these
 //! headers with the [`tollgate-client`](https://docs.rs/tollgate-client) crate.
 //!
+//! ## Features
+//!
+//! - `toml` (default): [`Policy::from_toml_str`] and
+//!   [`Policy::to_toml_string`]; turns on `serde`.
+//! - `json` (default): [`Policy::from_json_str`],
+//!   [`Policy::to_json_string`], and the 429 body as JSON
+//!   ([`body::ErrorBody::to_json`]); turns on `serde`.
+//! - `serde`: `Serialize` and `Deserialize` for [`Policy`] in the policy
+//!   file's shape, so that a policy is a field of an application's own
+//!   configuration, with the file's checks; `Serialize` and `Deserialize`
+//!   for [`WindowLength`], and `Serialize` for [`Window`] and the 429 body.
+//!
+//! With none of them the crate has no serde dependency; everything else,
+//! [`Policy::builder`] included, is there without features.
+//!
 //! ## Constraints
 //!
 //! - **Limits and costs**: up to `u32::MAX` (4,294,967,295) per window;
@@ -147,6 +162,8 @@
 // Cargo.toml denies it everywhere; test files that install a counting
 // global allocator allow it locally.
 #![forbid(unsafe_code)]
+// On docs.rs, items that need a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod body;
 mod class;

@@ -4,7 +4,10 @@
 //! table ([`Policy::default`]), from a TOML or JSON file
 //! ([`Policy::from_toml_str`], [`Policy::from_json_str`]), or in code with
 //! [`Policy::builder`]. Every path goes through the same validation, so a
-//! `Policy` that exists is one the limiter can run.
+//! `Policy` that exists is one the limiter can run. With the `serde`
+//! feature, a `Policy` is also `Serialize` and `Deserialize` in the
+//! file's shape, so that it nests in an application's own configuration
+//! (see [`Policy`]).
 //!
 //! # The file format
 //!
@@ -46,6 +49,8 @@
 
 mod builder;
 mod file;
+#[cfg(feature = "serde")]
+mod render;
 mod spec;
 mod validate;
 
@@ -69,6 +74,44 @@ pub(crate) const MAX_KEY_LEN: usize = 1024;
 ///
 /// Immutable once built; overrides can still be changed at run time on the
 /// limiter ([`Limiter::set_override`](crate::Limiter::set_override)).
+///
+/// # In an application's configuration
+///
+/// With the `serde` feature (on with `toml` or `json`), a `Policy` is
+/// `Serialize` and `Deserialize` in the shape of the [policy
+/// file](crate::policy#the-file-format), so that it can be a field of a
+/// configuration read with serde. Reading it runs every check of a policy
+/// file: a policy that fails one is the format's error, with the same
+/// message, never a panic.
+///
+/// ```
+/// # #[cfg(feature = "toml")]
+/// # fn main() -> Result<(), toml::de::Error> {
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     listen: String,
+///     limits: tollgate::Policy,
+/// }
+///
+/// let config: Config = toml::from_str(
+///     r#"
+///     listen = "127.0.0.1:8080"
+///
+///     [limits.classes.write]
+///     methods = ["POST", "PUT", "PATCH", "DELETE"]
+///     limit = 60
+///     window = "1m"
+///     burst = { multiplier = 2, window = "10s" }
+///     "#,
+/// )?;
+/// assert_eq!(config.listen, "127.0.0.1:8080");
+/// let write = config.limits.class("write").unwrap();
+/// assert_eq!(config.limits.class_policy(write).unwrap().windows()[1].limit(), 20);
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "toml"))]
+/// # fn main() {}
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub(crate) classes: Vec<ClassPolicy>,

@@ -5,12 +5,13 @@ use crate::length::WindowLength;
 /// A fixed, epoch-aligned window: at most `limit` units of cost in every
 /// interval `[i * length, (i + 1) * length)` of unix time.
 ///
-/// Serializes as the `details` object of the 429 body:
-/// `{"limit":60,"window":"1m"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+/// With the `serde` feature, serializes as the `details` object of the
+/// 429 body: `{"limit":60,"window":"1m"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Window {
     limit: u32,
-    #[serde(rename = "window")]
+    #[cfg_attr(feature = "serde", serde(rename = "window"))]
     length: WindowLength,
 }
 

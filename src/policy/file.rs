@@ -1,5 +1,6 @@
-//! Reading and writing policies as TOML and JSON, and the reference
-//! policy.
+//! Reading and writing policies: as TOML and JSON text, through serde
+//! in the same shape (so that a policy nests in an application's own
+//! configuration), and the reference policy.
 
 use super::spec::{BurstSpec, ClassSpec, PolicySpec};
 use super::Policy;
@@ -99,5 +100,27 @@ fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
             format!(" (line {line})")
         }
         None => String::new(),
+    }
+}
+
+/// Writes the policy in the shape of the policy file: its TOML or JSON
+/// form reads back (`Policy::from_toml_str`, `Policy::from_json_str`) to
+/// an equal policy.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Policy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_spec(), serializer)
+    }
+}
+
+/// Reads a policy in the shape of the policy file, from any
+/// self-describing format (TOML, JSON, YAML, ...), with every check of
+/// `Policy::from_toml_str`: a policy that fails one is the format's error,
+/// carrying the message of its `PolicyError`, never a panic.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Policy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spec: PolicySpec = serde::Deserialize::deserialize(deserializer)?;
+        spec.into_policy().map_err(serde::de::Error::custom)
     }
 }

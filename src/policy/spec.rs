@@ -1,13 +1,11 @@
-//! The policy file's shape, as serde reads and writes it (TOML and JSON
-//! alike): every field as written, before validation (see `validate`).
+//! The policy file's shape: every field as written, before validation
+//! (see `validate`). The builder fills it in code; with the `serde`
+//! feature, serde reads and writes it (TOML and JSON alike, or any other
+//! self-describing format).
 
-use std::fmt;
+#[cfg(feature = "serde")]
+use serde::{Deserialize, Serialize};
 
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use super::MAX_CLASSES;
 use crate::length::WindowLength;
 
 /// An integer as written in the file, kept wide so that a value out of
@@ -21,108 +19,135 @@ impl From<u32> for Amount {
     }
 }
 
-impl Serialize for Amount {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0.and_then(|v| i64::try_from(v).ok()) {
-            Some(v) => s.serialize_i64(v),
-            None => Err(serde::ser::Error::custom("not a whole number")),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Amount {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Amount;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a whole number")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Amount, E> {
-                Ok(Amount(Some(i128::from(v))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Amount, E> {
-                Ok(Amount(Some(i128::from(v))))
-            }
-            fn visit_i128<E>(self, v: i128) -> Result<Amount, E> {
-                Ok(Amount(Some(v)))
-            }
-            fn visit_u128<E>(self, v: u128) -> Result<Amount, E> {
-                Ok(Amount(Some(i128::try_from(v).unwrap_or(i128::MAX))))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Amount, E> {
-                Ok(Amount(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// The whole file.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct PolicySpec {
-    #[serde(default, with = "ordered")]
+    #[cfg_attr(feature = "serde", serde(default, with = "ordered"))]
     pub(crate) classes: Vec<(String, ClassSpec)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub(crate) overrides: Vec<OverrideSpec>,
 }
 
 /// `[classes.NAME]`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct ClassSpec {
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub(crate) methods: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) limit: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) window: Option<WindowLength>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) burst: Option<BurstSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) windows: Option<Vec<WindowSpec>>,
 }
 
 /// `burst = { multiplier = 2, window = "10s" }` or `{ limit = 333, ... }`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct BurstSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) multiplier: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) limit: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) window: Option<WindowLength>,
 }
 
 /// `{ limit = 1000, window = "1m" }`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct WindowSpec {
     pub(crate) limit: Amount,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) window: Option<WindowLength>,
 }
 
 /// `[[overrides]]`.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone)]
+#[cfg_attr(
+    feature = "serde",
+    derive(Serialize, Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub(crate) struct OverrideSpec {
     pub(crate) key: String,
     pub(crate) class: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) limit: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) burst: Option<BurstSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub(crate) windows: Option<Vec<WindowSpec>>,
 }
 
 /// Classes as a map in file order, rejecting duplicate names (JSON allows
 /// them; TOML does not).
+#[cfg(feature = "serde")]
 mod ordered {
-    use super::*;
+    use std::fmt;
+
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    use super::ClassSpec;
+    use crate::policy::MAX_CLASSES;
 
     pub(crate) fn serialize<S: Serializer>(
         classes: &[(String, ClassSpec)],
@@ -163,5 +188,55 @@ mod ordered {
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// An `Amount` reads any integer as written and a float as no whole
+/// number (an error that validation names with its field); it writes as
+/// an `i64`.
+#[cfg(feature = "serde")]
+mod amount {
+    use std::fmt;
+
+    use serde::de::Visitor;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Amount;
+
+    impl Serialize for Amount {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self.0.and_then(|v| i64::try_from(v).ok()) {
+                Some(v) => s.serialize_i64(v),
+                None => Err(serde::ser::Error::custom("not a whole number")),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Amount {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Amount;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a whole number")
+                }
+                fn visit_i64<E>(self, v: i64) -> Result<Amount, E> {
+                    Ok(Amount(Some(i128::from(v))))
+                }
+                fn visit_u64<E>(self, v: u64) -> Result<Amount, E> {
+                    Ok(Amount(Some(i128::from(v))))
+                }
+                fn visit_i128<E>(self, v: i128) -> Result<Amount, E> {
+                    Ok(Amount(Some(v)))
+                }
+                fn visit_u128<E>(self, v: u128) -> Result<Amount, E> {
+                    Ok(Amount(Some(i128::try_from(v).unwrap_or(i128::MAX))))
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Amount, E> {
+                    Ok(Amount(None))
+                }
+            }
+            d.deserialize_any(V)
+        }
     }
 }

@@ -1,7 +1,7 @@
-//! From the file's shape to a [`Policy`] and back: every check a policy
-//! passes before a limiter can run it, with errors that name the field.
+//! From the file's shape to a [`Policy`]: every check a policy passes
+//! before a limiter can run it, with errors that name the field.
 
-use super::spec::{Amount, BurstSpec, ClassSpec, OverrideSpec, PolicySpec, WindowSpec};
+use super::spec::{Amount, BurstSpec, ClassSpec, OverrideSpec, PolicySpec};
 use super::{
     burst_limit, BurstRule, ClassPolicy, Override, Policy, MAX_CLASSES, MAX_KEY_LEN, MAX_NAME_LEN,
     MAX_WINDOWS,
@@ -165,42 +165,6 @@ impl ClassSpec {
             windows,
             burst,
         })
-    }
-
-    fn from_class(class: &ClassPolicy) -> Self {
-        let wspec = |w: &Window| WindowSpec {
-            limit: w.limit().into(),
-            window: Some(w.length()),
-        };
-        match class.burst {
-            Some(rule) => {
-                let base = class.windows[rule.base];
-                let burst = class.windows[rule.burst];
-                let rest: Vec<WindowSpec> = class
-                    .windows
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| *i != rule.base && *i != rule.burst)
-                    .map(|(_, w)| wspec(w))
-                    .collect();
-                ClassSpec {
-                    methods: class.methods.clone(),
-                    limit: Some(base.limit().into()),
-                    window: Some(base.length()),
-                    burst: Some(BurstSpec {
-                        multiplier: Some(rule.multiplier.into()),
-                        limit: None,
-                        window: Some(burst.length()),
-                    }),
-                    windows: (!rest.is_empty()).then_some(rest),
-                }
-            }
-            None => ClassSpec {
-                methods: class.methods.clone(),
-                windows: Some(class.windows.iter().map(wspec).collect()),
-                ..ClassSpec::default()
-            },
-        }
     }
 }
 
@@ -374,37 +338,5 @@ impl PolicySpec {
             overrides.push(o);
         }
         Ok(Policy { classes, overrides })
-    }
-}
-
-impl Policy {
-    /// The file form of the policy; parsing it gives back an equal policy.
-    pub(crate) fn to_spec(&self) -> PolicySpec {
-        PolicySpec {
-            classes: self
-                .classes
-                .iter()
-                .map(|c| (c.name.clone(), ClassSpec::from_class(c)))
-                .collect(),
-            overrides: self
-                .overrides
-                .iter()
-                .map(|o| OverrideSpec {
-                    key: o.key.clone(),
-                    class: self.classes[o.class.index()].name.clone(),
-                    windows: Some(
-                        o.limits
-                            .iter()
-                            .zip(&self.classes[o.class.index()].windows)
-                            .map(|(&l, w)| WindowSpec {
-                                limit: l.into(),
-                                window: Some(w.length()),
-                            })
-                            .collect(),
-                    ),
-                    ..OverrideSpec::default()
-                })
-                .collect(),
-        }
     }
 }

@@ -153,6 +153,8 @@
 //!   run against Redis 7.
 
 #![forbid(unsafe_code)]
+// On docs.rs, items that need a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod breaker;
 mod builder;
@@ -171,3 +173,5 @@ pub use error::{BuildError, Error};
 pub use failure::{FailurePolicy, TimeSource};
 pub use limiter::RedisLimiter;
 pub use name::{DEFAULT_MAX_KEY_LEN, DEFAULT_PREFIX};
+/// The tollgate core, re-exported so that its version always matches this crate's.
+pub use tollgate;

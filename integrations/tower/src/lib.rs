@@ -411,3 +411,5 @@ pub use rate_key::RateKey;
 pub use rejection::{Reason, Rejection};
 pub use request_id::{MAX_REQUEST_ID_LEN, X_REQUEST_ID};
 pub use service::Tollgate;
+/// The tollgate core, re-exported so that its version always matches this crate's.
+pub use tollgate;
