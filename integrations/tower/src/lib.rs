@@ -371,6 +371,8 @@
 //! [`TollgateLayerBuilder::inner_body`] avoids that.
 
 #![forbid(unsafe_code)]
+// On docs.rs, items that need a feature say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 mod charge;
