@@ -5,7 +5,7 @@ docs/keys.svg.
 Reads target/criterion/**/new/estimates.json (the median of each row, in
 nanoseconds per iteration) and target/criterion/memory.json (written by the
 `memory` bench), prints the Markdown tables with their ratios and the
-targets of issues 19 and 4, and writes two SVG charts: horizontal bars of
+speed targets met or missed, and writes two SVG charts: horizontal bars of
 every row, the headline rows first (docs/bench.svg), and ns per check
 against the number of keys on a log scale (docs/keys.svg, from the `keys`
 bench). Python 3 standard library only.
@@ -13,7 +13,7 @@ bench). Python 3 standard library only.
     cargo bench                     # every row, in one run
     python3 scripts/bench_chart.py  # tables on stdout, docs/bench.svg, docs/keys.svg
 
-The HTTP target of issue 19 comes from scripts/layer_vs_governor.sh, not
+The HTTP layer's target comes from scripts/layer_vs_governor.sh, not
 from criterion: save its output and pass it with --layer-log to see it
 among the targets:
 
@@ -211,7 +211,7 @@ def tables(medians, memory):
 
 
 def targets_19(medians, layer_log):
-    """The targets of issue 19, "Speed as users build it"."""
+    """The targets for the limiter as users build it, met or missed."""
     m = lambda k, t=1: per_check(medians, k, t)  # noqa: E731
     rows = []
 
@@ -429,9 +429,9 @@ def main():
         with open(mem_path) as f:
             memory = json.load(f)
     print(tables(medians, memory))
-    print("\n### Targets of issue 19 (speed as users build it)\n")
+    print("\n### Targets: the limiter as users build it\n")
     print(targets_19(medians, args.layer_log))
-    print("\n### Targets of issue 4\n")
+    print("\n### Targets: layouts and floors\n")
     print(targets(medians, memory))
     baselines = args.baselines.split(",")
     runs = "one run" if len(baselines) == 1 else f"each row: the lowest median of {len(baselines)} complete runs"

@@ -26,7 +26,7 @@
 # Reported: the medians over the runs of each server's CPU per request,
 # and of each layer's added CPU per request in a run (the layer's server
 # less its bare server), and the ratio of the two added medians (the
-# target of issue 19: tollgate's at most half of tower_governor's).
+# target: tollgate's at most half of tower_governor's).
 #
 # Settings (environment): RUNS (5), DURATION seconds per run (5),
 # CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2), KEYS (1: one
