@@ -20,6 +20,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, RedisResult, ServerErrorKind};
 
+use crate::name::Name;
 use crate::script::{self, Ask, Script};
 
 /// Where Redis is.
@@ -90,18 +91,13 @@ impl Connection {
     pub(crate) async fn run(
         &self,
         script: &Script,
-        name: &[u8],
+        name: Name<'_>,
         ask: &Ask<'_>,
     ) -> RedisResult<Vec<u8>> {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.sha.as_str()).arg(1).arg(name);
-        ask.args(&mut cmd);
+        let cmd = command("EVALSHA", &script.sha, name, ask);
         match self.query(&cmd).await {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                let mut cmd = redis::cmd("EVAL");
-                cmd.arg(script.code.as_str()).arg(1).arg(name);
-                ask.args(&mut cmd);
-                self.query(&cmd).await
+                self.query(&command("EVAL", &script.code, name, ask)).await
             }
             reply => reply,
         }
@@ -112,6 +108,24 @@ impl Connection {
     pub(crate) async fn command<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         self.query(cmd).await
     }
+}
+
+/// `verb` (`EVALSHA` or `EVAL`) of `script` (its SHA-1 or its source) on
+/// the key `name`, with `ask`'s arguments: built in one buffer sized up
+/// front, since every decision builds one.
+fn command(verb: &str, script: &str, name: Name<'_>, ask: &Ask<'_>) -> Cmd {
+    // The verb, the script, the key count, the name, the numbers and the
+    // time to live.
+    let bytes = verb
+        .len()
+        .saturating_add(script.len())
+        .saturating_add(1)
+        .saturating_add(name.max_len())
+        .saturating_add(ask.max_len());
+    let mut cmd = Cmd::with_capacity(6, bytes);
+    cmd.arg(verb).arg(script).arg(1).arg(name);
+    ask.args(&mut cmd);
+    cmd
 }
 
 impl std::fmt::Debug for Connection {
