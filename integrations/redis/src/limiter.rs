@@ -430,7 +430,8 @@ impl<C> RedisLimiter<C> {
     }
 
     /// Sends one command of the caller's on the limiter's connection (for
-    /// tests and tools: `TIME`, `INFO commandstats`).
+    /// tests and tools: `TIME`, `INFO commandstats`), within the connect
+    /// timeout.
     ///
     /// # Errors
     ///
