@@ -77,7 +77,7 @@ use std::io::Write as _;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Cmd, RedisWrite};
+use redis::Cmd;
 use tollgate::policy::ClassPolicy;
 use tollgate::Window;
 
@@ -236,6 +236,9 @@ pub(crate) fn for_windows(windows: usize) -> Option<&'static Script> {
 /// Lua's doubles hold every integer it computes exactly.
 pub(crate) const MAX_NOW_MS: u64 = (1 << 53) - 1;
 
+/// The most bytes of numbers a run is given: 24, and 8 per window.
+const MAX_NUMBERS: usize = 24 + 8 * ClassPolicy::MAX_WINDOWS;
+
 /// What one run of the script is asked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ask<'a> {
@@ -261,22 +264,25 @@ impl Ask<'_> {
             Some(ms) => i64::try_from(ms.unwrap_or(u64::MAX)).unwrap_or(i64::MAX),
             None => -1,
         };
-        {
-            let mut numbers = cmd.writer_for_next_arg();
-            let mut put = |bytes: &[u8]| {
-                // A command's arguments are a Vec: writing to it cannot fail.
-                let _ = numbers.write_all(bytes);
-            };
-            put(&self.cost.to_be_bytes());
-            put(&self.surplus.to_be_bytes());
-            put(&time.to_be_bytes());
-            put(&margin.to_be_bytes());
-            for w in self.windows {
-                let length = u32::try_from(w.length().as_secs()).unwrap_or(u32::MAX);
-                put(&length.to_be_bytes());
-                put(&w.limit().to_be_bytes());
-            }
+        // Assembled on the stack and written in one piece: the largest
+        // class's numbers fill the buffer.
+        let mut numbers = [0u8; MAX_NUMBERS];
+        let mut free = &mut numbers[..];
+        let mut put = |bytes: &[u8]| {
+            // Never fails: the buffer holds every class's numbers.
+            let _ = free.write_all(bytes);
+        };
+        put(&self.cost.to_be_bytes());
+        put(&self.surplus.to_be_bytes());
+        put(&time.to_be_bytes());
+        put(&margin.to_be_bytes());
+        for w in self.windows {
+            let length = u32::try_from(w.length().as_secs()).unwrap_or(u32::MAX);
+            put(&length.to_be_bytes());
+            put(&w.limit().to_be_bytes());
         }
+        let written = MAX_NUMBERS.saturating_sub(free.len());
+        cmd.arg(numbers.get(..written).unwrap_or_default());
         match self.now.and_then(|now| self.time_to_live(now, margin)) {
             Some(ttl) => cmd.arg(ttl),
             None => cmd.arg(""),
