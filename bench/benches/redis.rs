@@ -10,7 +10,12 @@
 //! ```text
 //! cargo bench -p tollgate-bench --bench redis            # every row, 3 s each
 //! cargo bench -p tollgate-bench --bench redis -- 10      # 10 s each
+//! cargo bench -p tollgate-bench --bench redis -- 5 direct anchor 64
 //! ```
+//!
+//! Words after the seconds pick rows: modes (`direct`, `anchor`, `lease`)
+//! and task counts (`1`, `16`, `64`), each list all of its kind when it
+//! names none; the over-admission phase runs only when no mode is named.
 //!
 //! Every task checks its own key of the write class of a policy whose
 //! limits are never reached (so that every row measures admissions), and
@@ -283,11 +288,49 @@ async fn next_window() {
     tokio::time::sleep(Duration::from_secs(10) - into + Duration::from_millis(20)).await;
 }
 
+/// The command line: seconds per row, then the modes and task counts to
+/// run (all of each kind when none is named). `cargo bench` adds
+/// `--bench`, which is skipped.
+struct Args {
+    secs: u64,
+    modes: Vec<String>,
+    tasks: Vec<usize>,
+}
+
+impl Args {
+    fn parse() -> Self {
+        let words: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let mut numbers = words.iter().filter_map(|w| w.parse::<u64>().ok());
+        let secs = numbers.next().unwrap_or(3);
+        let tasks: Vec<usize> = numbers.map(|n| n as usize).collect();
+        let modes: Vec<String> = words
+            .iter()
+            .filter(|w| w.parse::<u64>().is_err())
+            .cloned()
+            .collect();
+        Self {
+            secs,
+            modes,
+            tasks: if tasks.is_empty() {
+                vec![1, 16, 64]
+            } else {
+                tasks
+            },
+        }
+    }
+
+    /// Whether the rows of `mode` run.
+    fn runs(&self, mode: &str) -> bool {
+        self.modes.is_empty() || self.modes.iter().any(|m| m == mode)
+    }
+}
+
 fn main() {
-    let secs: u64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(3);
+    let args = Args::parse();
+    let secs = args.secs;
     let Some(server) = RedisServer::start("redis bench") else {
         return;
     };
@@ -308,10 +351,16 @@ fn main() {
                 .expect("a connection"),
         );
         let mut rows = Vec::new();
-        for tasks in [1, 16, 64] {
-            rows.push(row(&server, "direct", direct.clone(), tasks, run).await);
-            rows.push(row(&server, "anchor", anchor.clone(), tasks, run).await);
-            rows.push(row(&server, "lease_1000", lease.clone(), tasks, run).await);
+        for &tasks in &args.tasks {
+            if args.runs("direct") {
+                rows.push(row(&server, "direct", direct.clone(), tasks, run).await);
+            }
+            if args.runs("anchor") {
+                rows.push(row(&server, "anchor", anchor.clone(), tasks, run).await);
+            }
+            if args.runs("lease") {
+                rows.push(row(&server, "lease_1000", lease.clone(), tasks, run).await);
+            }
         }
         println!("| mode | tasks | decisions/s | p50 µs | p99 µs | commands sent per decision | commands run per decision | Redis CPU µs per decision | client CPU µs per decision |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -328,6 +377,9 @@ fn main() {
                 r.cpu_us,
                 r.client_us.map_or("n/a".to_owned(), |us| format!("{us:.2}")),
             );
+        }
+        if !args.modes.is_empty() {
+            return;
         }
         next_window().await;
         let direct = Mode::Direct(limiter(&server, NARROW, "od:", None).await);

@@ -137,8 +137,11 @@ impl<C: Clock> RedisLimiterBuilder<C> {
         self
     }
 
-    /// How long connecting and reconnecting wait (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`](Self::DEFAULT_CONNECT_TIMEOUT)).
+    /// How long connecting and reconnecting wait, and each command that
+    /// is not a decision's: loading the scripts,
+    /// [`RedisLimiter::command`] (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`](Self::DEFAULT_CONNECT_TIMEOUT)). A
+    /// decision waits the [`timeout`](Self::timeout) alone.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

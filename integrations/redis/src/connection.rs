@@ -12,6 +12,12 @@
 //! promoted in a failover), in the background. A run that still finds no
 //! script (`NOSCRIPT`) sends the script itself (`EVAL`, which also loads
 //! it), within the same call.
+//!
+//! A decision's run is bounded by the limiter's per-decision timeout,
+//! which drops it when Redis is slow; on one server it carries no timer
+//! of redis-rs's own besides (a second timer on every decision, which
+//! could only ever fire after the first). Every other command (loading
+//! the scripts, the caller's own) is bounded by the connect timeout.
 
 use std::time::Duration;
 
@@ -20,6 +26,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, RedisResult, ServerErrorKind};
 
+use crate::name::Name;
 use crate::script::{self, Ask, Script};
 
 /// Where Redis is.
@@ -35,7 +42,8 @@ pub(crate) enum Target {
 /// clone shares it.
 #[derive(Clone)]
 pub(crate) enum Connection {
-    Server(ConnectionManager),
+    /// One server, and the bound on a command that is not a decision's.
+    Server(ConnectionManager, Duration),
     Cluster(ClusterConnection),
 }
 
@@ -47,11 +55,12 @@ impl Connection {
                 let client = redis::Client::open(url.as_str())?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(connect_timeout))
-                    .set_response_timeout(Some(connect_timeout))
+                    .set_response_timeout(None)
                     .set_max_delay(connect_timeout)
                     .set_number_of_retries(3);
                 Ok(Self::Server(
                     ConnectionManager::new_with_config(client, config).await?,
+                    connect_timeout,
                 ))
             }
             Target::Cluster(urls) => {
@@ -67,10 +76,24 @@ impl Connection {
         }
     }
 
-    /// Sends one command.
+    /// Sends one command that is not a decision's, bounded by the
+    /// connect timeout.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         match self.clone() {
-            Self::Server(mut c) => cmd.query_async(&mut c).await,
+            Self::Server(mut c, bound) => {
+                match tokio::time::timeout(bound, cmd.query_async(&mut c)).await {
+                    Ok(reply) => reply,
+                    Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),
+                }
+            }
+            Self::Cluster(mut c) => cmd.query_async(&mut c).await,
+        }
+    }
+
+    /// Sends one command of a decision's: its caller bounds it.
+    async fn decide<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        match self.clone() {
+            Self::Server(mut c, _) => cmd.query_async(&mut c).await,
             Self::Cluster(mut c) => cmd.query_async(&mut c).await,
         }
     }
@@ -86,22 +109,18 @@ impl Connection {
     }
 
     /// Runs `script` on the Redis key `name`: `EVALSHA`, or `EVAL` when
-    /// the server has lost the script.
+    /// the server has lost the script; the caller bounds it (with the
+    /// per-decision timeout).
     pub(crate) async fn run(
         &self,
         script: &Script,
-        name: &[u8],
+        name: Name<'_>,
         ask: &Ask<'_>,
     ) -> RedisResult<Vec<u8>> {
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(script.sha.as_str()).arg(1).arg(name);
-        ask.args(&mut cmd);
-        match self.query(&cmd).await {
+        let cmd = command("EVALSHA", &script.sha, name, ask);
+        match self.decide(&cmd).await {
             Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                let mut cmd = redis::cmd("EVAL");
-                cmd.arg(script.code.as_str()).arg(1).arg(name);
-                ask.args(&mut cmd);
-                self.query(&cmd).await
+                self.decide(&command("EVAL", &script.code, name, ask)).await
             }
             reply => reply,
         }
@@ -114,10 +133,28 @@ impl Connection {
     }
 }
 
+/// `verb` (`EVALSHA` or `EVAL`) of `script` (its SHA-1 or its source) on
+/// the key `name`, with `ask`'s arguments: built in one buffer sized up
+/// front, since every decision builds one.
+fn command(verb: &str, script: &str, name: Name<'_>, ask: &Ask<'_>) -> Cmd {
+    // The verb, the script, the key count, the name, the numbers and the
+    // time to live.
+    let bytes = verb
+        .len()
+        .saturating_add(script.len())
+        .saturating_add(1)
+        .saturating_add(name.max_len())
+        .saturating_add(ask.max_len());
+    let mut cmd = Cmd::with_capacity(6, bytes);
+    cmd.arg(verb).arg(script).arg(1).arg(name);
+    ask.args(&mut cmd);
+    cmd
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Server(_) => "Connection::Server",
+            Self::Server(..) => "Connection::Server",
             Self::Cluster(_) => "Connection::Cluster",
         })
     }

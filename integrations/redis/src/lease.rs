@@ -212,6 +212,7 @@ impl Leases {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reply::Counts;
     use tollgate::WindowLength;
 
     fn write() -> [Window; 2] {
@@ -228,7 +229,7 @@ mod tests {
             admitted: true,
             now: Duration::from_secs(now),
             granted,
-            counts: vec![
+            counts: Counts::of(&[
                 WindowCount {
                     index: now / 60,
                     count: minute,
@@ -237,7 +238,8 @@ mod tests {
                     index: now / 10,
                     count: burst,
                 },
-            ],
+            ])
+            .unwrap(),
         }
     }
 

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::events;
 use crate::failure::{FailurePolicy, TimeSource};
 use crate::lease::Leases;
-use crate::name;
+use crate::name::Name;
 use crate::reply::Reply;
 use crate::script::{self, Ask, MAX_NOW_MS};
 
@@ -289,7 +289,7 @@ impl<C: Clock> RedisLimiter<C> {
         // Never: a policy's classes have 1 to MAX_WINDOWS windows.
         let script = script::for_windows(windows.len()).ok_or(Error::Reply)?;
         self.reload_script();
-        let name = name::name(&s.prefix, key, class);
+        let name = Name::new(&s.prefix, key, class);
         let ask = Ask {
             windows,
             cost,
@@ -297,7 +297,7 @@ impl<C: Clock> RedisLimiter<C> {
             now,
             margin: s.margin,
         };
-        let bytes = s.connection.run(script, &name, &ask).await?;
+        let bytes = s.connection.run(script, name, &ask).await?;
         let reply = Reply::parse(&bytes, &ask).ok_or(Error::Reply)?;
         let d = decide(windows, &reply.counts, cost, now.unwrap_or(reply.now));
         if reply.admitted != (cost > 0 && d.is_allowed()) {
@@ -309,8 +309,13 @@ impl<C: Clock> RedisLimiter<C> {
     /// Loads the scripts in the background if a call failed since the
     /// last load.
     fn reload_script(&self) {
-        // Acquire: pairs with the Release of the failure that set it.
-        if self.shared.reload.swap(false, Ordering::Acquire) {
+        // Relaxed: only a hint to try the swap, which every call would
+        // otherwise make, writing a word that every thread shares; the
+        // swap's Acquire orders what follows.
+        if self.shared.reload.load(Ordering::Relaxed)
+            // Acquire: pairs with the Release of the failure that set it.
+            && self.shared.reload.swap(false, Ordering::Acquire)
+        {
             let connection = self.shared.connection.clone();
             let reload = Arc::clone(&self.shared.reload);
             tokio::spawn(async move {
@@ -425,7 +430,8 @@ impl<C> RedisLimiter<C> {
     }
 
     /// Sends one command of the caller's on the limiter's connection (for
-    /// tests and tools: `TIME`, `INFO commandstats`).
+    /// tests and tools: `TIME`, `INFO commandstats`), within the connect
+    /// timeout.
     ///
     /// # Errors
     ///

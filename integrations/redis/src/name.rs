@@ -10,6 +10,7 @@
 
 use std::io::Write as _;
 
+use redis::{RedisWrite, ToRedisArgs};
 use tollgate::Class;
 
 /// The default prefix of every name.
@@ -18,21 +19,56 @@ pub const DEFAULT_PREFIX: &str = "tollgate:";
 /// The longest API key accepted by default, in bytes.
 pub const DEFAULT_MAX_KEY_LEN: usize = 512;
 
-/// Writes the name of (`key`, `class`) under `prefix` into `out`.
-pub(crate) fn write(out: &mut Vec<u8>, prefix: &[u8], key: &[u8], class: Class) {
-    out.clear();
-    out.extend_from_slice(prefix);
-    out.push(b'{');
-    out.extend_from_slice(key);
-    out.extend_from_slice(b"}:");
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{}", class.index());
+/// The name of (`key`, `class`) under `prefix`, written straight into a
+/// command's argument (`cmd.arg(name)`): no buffer of its own, no
+/// formatting machinery, since every decision sends one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Name<'a> {
+    prefix: &'a [u8],
+    key: &'a [u8],
+    class: Class,
 }
 
-/// The name of (`key`, `class`) under `prefix`.
+impl<'a> Name<'a> {
+    /// The name of (`key`, `class`) under `prefix`.
+    pub(crate) fn new(prefix: &'a [u8], key: &'a [u8], class: Class) -> Self {
+        Self { prefix, key, class }
+    }
+
+    /// Its length in bytes, at most: for sizing the command it goes in.
+    pub(crate) fn max_len(&self) -> usize {
+        // `{`, `}:`, and the class's digits (a usize has at most 20).
+        self.prefix
+            .len()
+            .saturating_add(self.key.len())
+            .saturating_add(23)
+    }
+
+    /// Writes the name, piece by piece, to `put`.
+    fn write_to(&self, mut put: impl FnMut(&[u8])) {
+        put(self.prefix);
+        put(b"{");
+        put(self.key);
+        put(b"}:");
+        put(itoa::Buffer::new().format(self.class.index()).as_bytes());
+    }
+}
+
+impl ToRedisArgs for Name<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        let mut arg = out.writer_for_next_arg();
+        self.write_to(|bytes| {
+            // A command's arguments are a Vec: writing to it cannot fail.
+            let _ = arg.write_all(bytes);
+        });
+    }
+}
+
+/// The name of (`key`, `class`) under `prefix`, as bytes.
+#[cfg(test)]
 pub(crate) fn name(prefix: &[u8], key: &[u8], class: Class) -> Vec<u8> {
-    let mut out = Vec::with_capacity(prefix.len().saturating_add(key.len()).saturating_add(6));
-    write(&mut out, prefix, key, class);
+    let mut out = Vec::new();
+    Name::new(prefix, key, class).write_to(|bytes| out.extend_from_slice(bytes));
     out
 }
 
@@ -53,6 +89,30 @@ pub(crate) fn hash_tag(name: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_into_a_command() {
+        let key = b"\x00key}\xff";
+        let n = Name::new(b"tg:", key, Class::WRITE);
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(n).arg("next");
+        let args: Vec<_> = cmd
+            .args_iter()
+            .map(|a| match a {
+                redis::Arg::Simple(b) => b.to_vec(),
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(
+            args,
+            [
+                b"GET".to_vec(),
+                name(b"tg:", key, Class::WRITE),
+                b"next".to_vec()
+            ]
+        );
+        assert!(n.max_len() >= args[1].len());
+    }
 
     #[test]
     fn names() {
@@ -81,9 +141,8 @@ mod tests {
         let policy = tollgate::Policy::default();
         let (class, _) = policy.classes().last().unwrap();
         assert_eq!(name(b"", b"k", class), b"{k}:1");
-        let mut out = Vec::new();
         for (class, _) in policy.classes() {
-            write(&mut out, b"p", b"k", class);
+            let out = name(b"p", b"k", class);
             assert_eq!(out, format!("p{{k}}:{}", class.index()).as_bytes());
         }
     }

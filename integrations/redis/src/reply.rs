@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use tollgate::policy::ClassPolicy;
 use tollgate::store::WindowCount;
 use tollgate::Window;
 
@@ -20,8 +21,62 @@ pub(crate) struct Reply {
     pub(crate) granted: u32,
     /// Each window before the check, longest first, as
     /// [`WindowCount::at`] reads it at [`now`](Self::now).
-    pub(crate) counts: Vec<WindowCount>,
+    pub(crate) counts: Counts,
 }
+
+/// Each window's count, longest window first: at most a class's
+/// [`MAX_WINDOWS`](ClassPolicy::MAX_WINDOWS), held inline, since every
+/// decision reads one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counts {
+    len: usize,
+    items: [WindowCount; ClassPolicy::MAX_WINDOWS],
+}
+
+impl Counts {
+    /// `counts`, or `None` for more than a class may have.
+    #[cfg(test)]
+    pub(crate) fn of(counts: &[WindowCount]) -> Option<Self> {
+        Self::collect(counts.iter().copied().map(Some))
+    }
+
+    /// The counts of an iterator, or `None` when one is `None` or there
+    /// are more than a class may have.
+    fn collect(counts: impl Iterator<Item = Option<WindowCount>>) -> Option<Self> {
+        let mut items = [WindowCount::default(); ClassPolicy::MAX_WINDOWS];
+        let mut len = 0;
+        for count in counts {
+            *items.get_mut(len)? = count?;
+            len = len.checked_add(1)?;
+        }
+        Some(Self { len, items })
+    }
+}
+
+impl std::ops::Deref for Counts {
+    type Target = [WindowCount];
+
+    fn deref(&self) -> &[WindowCount] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
+impl<'a> IntoIterator for &'a Counts {
+    type Item = &'a WindowCount;
+    type IntoIter = std::slice::Iter<'a, WindowCount>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Counts {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Counts {}
 
 /// The reply's flag: the script counted.
 const ADMITTED: u8 = 1;
@@ -61,7 +116,7 @@ impl Reply {
 
 /// Each of `windows` in `state` (empty: no key), read at `now`: the count
 /// stored for its length, or none; `None` for a state of another shape.
-fn read(state: &[u8], windows: &[Window], now: Duration) -> Option<Vec<WindowCount>> {
+fn read(state: &[u8], windows: &[Window], now: Duration) -> Option<Counts> {
     let (stamp, pairs) = match state.split_first_chunk::<8>() {
         Some((stamp, pairs)) => (u64::from_be_bytes(*stamp), pairs),
         None if state.is_empty() => (0, state),
@@ -77,17 +132,14 @@ fn read(state: &[u8], windows: &[Window], now: Duration) -> Option<Vec<WindowCou
             (u64::from(len) == length).then_some(count)
         })
     };
-    windows
-        .iter()
-        .map(|w| {
-            let length = w.length().as_secs();
-            let found = WindowCount {
-                index: stamp.checked_div(length)?,
-                count: stored(length).unwrap_or(0),
-            };
-            Some(found.at(w.length(), now))
-        })
-        .collect()
+    Counts::collect(windows.iter().map(|w| {
+        let length = w.length().as_secs();
+        let found = WindowCount {
+            index: stamp.checked_div(length)?,
+            count: stored(length).unwrap_or(0),
+        };
+        Some(found.at(w.length(), now))
+    }))
 }
 
 /// What the script counts when it admits `cost`: the cost, and as much of
@@ -153,7 +205,7 @@ mod tests {
                 admitted: true,
                 now,
                 granted: 1,
-                counts: vec![wc(T / 60, 0), wc((T + 15) / 10, 0)],
+                counts: Counts::of(&[wc(T / 60, 0), wc((T + 15) / 10, 0)]).unwrap(),
             }
         );
         // Counted at T + 5: the minute goes on, the 10 s window has ended.
@@ -162,12 +214,12 @@ mod tests {
         let r = Reply::parse(&bytes, &a).unwrap();
         assert!(!r.admitted);
         assert_eq!(r.granted, 0);
-        assert_eq!(r.counts, [wc(T / 60, 7), wc((T + 15) / 10, 0)]);
+        assert_eq!(*r.counts, [wc(T / 60, 7), wc((T + 15) / 10, 0)]);
         // A stamp ahead keeps its windows; lengths are matched, not places.
         let mut bytes = vec![1];
         bytes.extend(state(T + 71, &[(7, 9), (10, 2), (60, 4)]));
         let r = Reply::parse(&bytes, &a).unwrap();
-        assert_eq!(r.counts, [wc((T + 71) / 60, 4), wc((T + 71) / 10, 2)]);
+        assert_eq!(*r.counts, [wc((T + 71) / 60, 4), wc((T + 71) / 10, 2)]);
     }
 
     #[test]
@@ -191,7 +243,7 @@ mod tests {
         bytes.extend(state(T + 1, &[(60, 1), (10, 1)]));
         let r = Reply::parse(&bytes, &ask(&w, 1, 0, None)).unwrap();
         assert_eq!(r.now, Duration::from_millis((T + 2) * 1_000 + 7));
-        assert_eq!(r.counts, [wc(T / 60, 1), wc(T / 10, 1)]);
+        assert_eq!(*r.counts, [wc(T / 60, 1), wc(T / 10, 1)]);
         // The time without a TIME run, and none with one: not the script's.
         assert_eq!(
             Reply::parse(&bytes, &ask(&w, 1, 0, Some(Duration::ZERO))),

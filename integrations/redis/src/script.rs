@@ -73,6 +73,7 @@
 //! the time is below 2^53 milliseconds (285,000 years), which the caller
 //! checks.
 
+use std::io::Write as _;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -235,6 +236,9 @@ pub(crate) fn for_windows(windows: usize) -> Option<&'static Script> {
 /// Lua's doubles hold every integer it computes exactly.
 pub(crate) const MAX_NOW_MS: u64 = (1 << 53) - 1;
 
+/// The most bytes of numbers a run is given: 24, and 8 per window.
+const MAX_NUMBERS: usize = 24 + 8 * ClassPolicy::MAX_WINDOWS;
+
 /// What one run of the script is asked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ask<'a> {
@@ -251,30 +255,46 @@ pub(crate) struct Ask<'a> {
 }
 
 impl Ask<'_> {
-    /// The arguments after the key, as `ARGV` reads them.
+    /// The arguments after the key, as `ARGV` reads them, written
+    /// straight into `cmd`'s buffer.
     pub(crate) fn args(&self, cmd: &mut Cmd) {
         let now_ms = self.now.map(|now| u64::try_from(now.as_millis()));
         let margin = u64::try_from(self.margin.as_millis()).unwrap_or(u64::MAX);
-        let mut numbers =
-            Vec::with_capacity(self.windows.len().saturating_mul(8).saturating_add(24));
-        numbers.extend_from_slice(&self.cost.to_be_bytes());
-        numbers.extend_from_slice(&self.surplus.to_be_bytes());
         let time = match now_ms {
             Some(ms) => i64::try_from(ms.unwrap_or(u64::MAX)).unwrap_or(i64::MAX),
             None => -1,
         };
-        numbers.extend_from_slice(&time.to_be_bytes());
-        numbers.extend_from_slice(&margin.to_be_bytes());
+        // Assembled on the stack and written in one piece: the largest
+        // class's numbers fill the buffer.
+        let mut numbers = [0u8; MAX_NUMBERS];
+        let mut free = &mut numbers[..];
+        let mut put = |bytes: &[u8]| {
+            // Never fails: the buffer holds every class's numbers.
+            let _ = free.write_all(bytes);
+        };
+        put(&self.cost.to_be_bytes());
+        put(&self.surplus.to_be_bytes());
+        put(&time.to_be_bytes());
+        put(&margin.to_be_bytes());
         for w in self.windows {
             let length = u32::try_from(w.length().as_secs()).unwrap_or(u32::MAX);
-            numbers.extend_from_slice(&length.to_be_bytes());
-            numbers.extend_from_slice(&w.limit().to_be_bytes());
+            put(&length.to_be_bytes());
+            put(&w.limit().to_be_bytes());
         }
-        cmd.arg(numbers);
+        let written = MAX_NUMBERS.saturating_sub(free.len());
+        cmd.arg(numbers.get(..written).unwrap_or_default());
         match self.now.and_then(|now| self.time_to_live(now, margin)) {
             Some(ttl) => cmd.arg(ttl),
             None => cmd.arg(""),
         };
+    }
+
+    /// How many bytes [`args`](Self::args) writes, at most: for sizing
+    /// the command.
+    pub(crate) fn max_len(&self) -> usize {
+        // The numbers (24 bytes, and 8 per window), and the time to live
+        // (a u64 has at most 20 digits).
+        self.windows.len().saturating_mul(8).saturating_add(44)
     }
 
     /// The key's time to live in milliseconds after an admission that
@@ -282,18 +302,16 @@ impl Ask<'_> {
     /// latest end of a window that contains `now`.
     fn time_to_live(&self, now: Duration, margin: u64) -> Option<u64> {
         let secs = now.as_secs();
-        let ends = self
-            .windows
-            .iter()
-            .map(|w| {
-                let length = w.length().as_secs();
-                secs.checked_div(length)?
-                    .checked_add(1)?
-                    .checked_mul(length)
-            })
-            .collect::<Option<Vec<u64>>>()?
-            .into_iter()
-            .max()?;
+        let mut ends = None;
+        for w in self.windows {
+            let length = w.length().as_secs();
+            let end = secs
+                .checked_div(length)?
+                .checked_add(1)?
+                .checked_mul(length)?;
+            ends = ends.max(Some(end));
+        }
+        let ends = ends?;
         ends.checked_mul(1000)?
             .checked_sub(u64::try_from(now.as_millis()).ok()?)?
             .checked_add(margin)
