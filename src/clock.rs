@@ -33,9 +33,9 @@
 //!
 //! [`CachedClock`] returns a time the embedder stores in memory and keeps
 //! current: from an event loop once per turn, or from a thread of its own
-//! every millisecond. A read is one load; a check saves less than the
-//! difference of the reads, since the read overlaps the lookup
-//! (`BENCHMARKS.md`). It is not the default because it needs that
+//! every millisecond. A read is one load instead of `CoarseClock`'s few
+//! nanoseconds (`BENCHMARKS.md` has both, and checks with each). It is
+//! not the default because it needs that
 //! refresher, and the core starts no thread: a time
 //! nobody refreshes stands still.
 //!

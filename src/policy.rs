@@ -82,7 +82,11 @@ pub(crate) const MAX_KEY_LEN: usize = 1024;
 /// file](crate::policy#the-file-format), so that it can be a field of a
 /// configuration read with serde. Reading it runs every check of a policy
 /// file: a policy that fails one is the format's error, with the same
-/// message, never a panic.
+/// message, never a panic. Give it a field of its own: under
+/// `#[serde(flatten)]`, serde does not reject unknown fields, so a
+/// misspelt one would pass unnoticed. Reading needs a format that names
+/// its fields and types (TOML, JSON, YAML and the like), as a policy
+/// file does.
 ///
 /// ```
 /// # #[cfg(feature = "toml")]

@@ -16,8 +16,8 @@
 //! Words after the seconds pick rows: modes (`direct`, `anchor`, `lease`)
 //! and task counts (`1`, `16`, `64`), each list all of its kind when it
 //! names none; the over-admission phase runs only when no mode is named.
-//! Other words (criterion's options and their values, which `cargo
-//! bench -- --save-baseline NAME` hands every target) are ignored.
+//! Criterion's options and their values (which `cargo bench --
+//! --save-baseline NAME` hands every target) are ignored.
 //!
 //! Every task checks its own key of the write class of a policy whose
 //! limits are never reached (so that every row measures admissions), and
@@ -290,6 +290,27 @@ async fn next_window() {
     tokio::time::sleep(Duration::from_secs(10) - into + Duration::from_millis(20)).await;
 }
 
+/// Criterion's options that take a value as the next word: `cargo bench`
+/// hands every target the options given after `--`.
+const CRITERION_VALUED: [&str; 16] = [
+    "--save-baseline",
+    "--baseline",
+    "--baseline-lenient",
+    "--load-baseline",
+    "--sample-size",
+    "--warm-up-time",
+    "--measurement-time",
+    "--nresamples",
+    "--noise-threshold",
+    "--confidence-level",
+    "--significance-level",
+    "--plotting-backend",
+    "--output-format",
+    "--color",
+    "--profile-time",
+    "--format",
+];
+
 /// The modes a row can run.
 const MODES: [&str; 3] = ["direct", "anchor", "lease"];
 
@@ -304,10 +325,16 @@ struct Args {
 
 impl Args {
     fn parse() -> Self {
-        let words: Vec<String> = std::env::args()
-            .skip(1)
-            .filter(|a| !a.starts_with('-'))
-            .collect();
+        let mut words = Vec::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            if CRITERION_VALUED.contains(&arg.as_str()) {
+                // Its value is criterion's, not a row's.
+                args.next();
+            } else if !arg.starts_with('-') {
+                words.push(arg);
+            }
+        }
         let mut numbers = words.iter().filter_map(|w| w.parse::<u64>().ok());
         let secs = numbers.next().unwrap_or(3);
         let tasks: Vec<usize> = numbers.map(|n| n as usize).collect();

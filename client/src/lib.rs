@@ -64,8 +64,6 @@
 
 // No unsafe code at all; the lint table in Cargo.toml denies it too.
 #![forbid(unsafe_code)]
-// On docs.rs, items that need a feature say which.
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod headers;
 mod http_date;

@@ -66,7 +66,9 @@ impl<C: Clock> LimiterBuilder<C> {
 
     /// How many (key, class) states the limiter tracks at once (default
     /// [`Limiter::DEFAULT_CAPACITY`]). Memory is allocated once, at build
-    /// time, and never grows.
+    /// time, and never grows. Filled to this many, a table can, rarely,
+    /// find both of a new key's buckets full and answer as a full table:
+    /// leave some headroom.
     pub fn capacity(mut self, states: usize) -> Self {
         self.capacity = states;
         self

@@ -137,11 +137,16 @@ impl<C: Clock> RedisLimiterBuilder<C> {
         self
     }
 
-    /// How long connecting and reconnecting wait, and each command that
-    /// is not a decision's: loading the scripts,
-    /// [`RedisLimiter::command`] (default
-    /// [`DEFAULT_CONNECT_TIMEOUT`](Self::DEFAULT_CONNECT_TIMEOUT)). A
-    /// decision waits the [`timeout`](Self::timeout) alone.
+    /// How long connecting and reconnecting wait (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`](Self::DEFAULT_CONNECT_TIMEOUT)). On
+    /// one server, it also bounds each command that is not a decision's
+    /// (loading the scripts, [`RedisLimiter::command`]), and a decision
+    /// waits the [`timeout`](Self::timeout) alone. On a cluster, it
+    /// bounds each attempt of every command, and redis-rs retries a
+    /// failed attempt up to three times within the decision's timeout; a
+    /// script retried after a timeout may have run, so a key can be
+    /// counted once more than it was answered (fewer admissions, never
+    /// more).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self

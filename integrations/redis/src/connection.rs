@@ -15,9 +15,10 @@
 //!
 //! A decision's run is bounded by the limiter's per-decision timeout,
 //! which drops it when Redis is slow; on one server it carries no timer
-//! of redis-rs's own besides (a second timer on every decision, which
-//! could only ever fire after the first). Every other command (loading
-//! the scripts, the caller's own) is bounded by the connect timeout.
+//! of redis-rs's own besides, which would cost every decision a second
+//! timer. Every other command (loading the scripts, the caller's own) is
+//! bounded by the connect timeout there. A cluster connection keeps
+//! redis-rs's own response timeout and retries.
 
 use std::time::Duration;
 

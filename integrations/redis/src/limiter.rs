@@ -431,7 +431,8 @@ impl<C> RedisLimiter<C> {
 
     /// Sends one command of the caller's on the limiter's connection (for
     /// tests and tools: `TIME`, `INFO commandstats`), within the connect
-    /// timeout.
+    /// timeout on one server (see
+    /// [`connect_timeout`](crate::RedisLimiterBuilder::connect_timeout)).
     ///
     /// # Errors
     ///
