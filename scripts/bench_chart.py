@@ -83,6 +83,8 @@ KEYED = HEADLINE + [
 THREADS = [
     ("threads/tollgate_check_reference/distinct_1k/1t", "tollgate as built, 1 thread, its 1,000 keys", "tollgate", 1),
     ("threads/tollgate_check_reference/distinct_1k/2t", "tollgate as built, 2 threads, 1,000 keys each", "tollgate", 2),
+    ("threads/tollgate_check_reference/distinct_1k_95pct/1t", "tollgate as built, table 95% full, 1 thread, its 1,000 keys", "tollgate", 1),
+    ("threads/tollgate_check_reference/distinct_1k_95pct/2t", "tollgate as built, table 95% full, 2 threads, 1,000 keys each", "tollgate", 2),
     ("threads/tollgate_check/distinct_1k/1t", "tollgate, 1 thread, its 1,000 keys of 2,000", "tollgate", 1),
     ("threads/tollgate_check/shared_1k/1t", "tollgate, 1 thread, 1,000 keys", "tollgate", 1),
     ("threads/tollgate_check/shared_1k/2t", "tollgate, 2 threads, 1,000 shared keys", "tollgate", 2),
@@ -105,6 +107,7 @@ KEYS_SERIES = [
 # one-thread row, two-thread row).
 AGGREGATE = [
     ("tollgate as built, 1,000 keys each", "threads/tollgate_check_reference/distinct_1k/1t", "threads/tollgate_check_reference/distinct_1k/2t"),
+    ("tollgate as built, table 95% full, 1,000 keys each", "threads/tollgate_check_reference/distinct_1k_95pct/1t", "threads/tollgate_check_reference/distinct_1k_95pct/2t"),
     ("tollgate (open_policy, capacity 2,000), 1,000 keys each", "threads/tollgate_check/distinct_1k/1t", "threads/tollgate_check/distinct_1k/2t"),
 ]
 

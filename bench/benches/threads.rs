@@ -109,27 +109,17 @@ fn tollgate_rows(c: &mut Criterion) {
             still_admitting(&limiter, &all[0]);
         }
     }
-    // As users build the limiter, on keys of each thread's own.
-    for threads in [1, 2] {
-        let (all, orders) = distinct();
-        let mut limiter = Renewing::new(Limiter::DEFAULT_CAPACITY, all);
-        g.throughput(Throughput::Elements(threads as u64));
-        g.bench_function(
-            format!("tollgate_check_reference/distinct_1k/{threads}t"),
-            |b| {
-                b.iter_custom(|iters| {
-                    limiter.timed(iters, OWN, |limiter, n| {
-                        run_threads(threads, n, |t, n| {
-                            let mut keys = Cycle::new(&orders[t]);
-                            for _ in 0..n {
-                                consume(limiter.check(black_box(keys.next()), Class::READ));
-                            }
-                        })
-                    })
-                })
-            },
-        );
-        limiter.still_admitting(&orders[0][0]);
+    // As users build the limiter, on keys of each thread's own: in a
+    // table of the default capacity (2% full, so the two threads' keys
+    // rarely share a line), and in one 95% full (2,105 states), where
+    // most lines hold keys of both threads: the A/B of false sharing.
+    for (capacity, label) in [
+        (Limiter::DEFAULT_CAPACITY, "distinct_1k"),
+        (2_105, "distinct_1k_95pct"),
+    ] {
+        for threads in [1, 2] {
+            reference_row(&mut g, capacity, label, threads);
+        }
     }
     // The reference policy's shape in one word (`packed_policy`), all
     // threads reading one `CachedClock` that moves on by 10 s every half
@@ -159,6 +149,35 @@ fn tollgate_rows(c: &mut Criterion) {
         drop(moving);
     }
     g.finish();
+}
+
+/// The limiter as users build it (`Renewing`), of `capacity` states, on
+/// 1,000 keys of each thread's own.
+fn reference_row(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    capacity: usize,
+    label: &str,
+    threads: usize,
+) {
+    let (all, orders) = distinct();
+    let mut limiter = Renewing::new(capacity, all);
+    g.throughput(Throughput::Elements(threads as u64));
+    g.bench_function(
+        format!("tollgate_check_reference/{label}/{threads}t"),
+        |b| {
+            b.iter_custom(|iters| {
+                limiter.timed(iters, OWN, |limiter, n| {
+                    run_threads(threads, n, |t, n| {
+                        let mut keys = Cycle::new(&orders[t]);
+                        for _ in 0..n {
+                            consume(limiter.check(black_box(keys.next()), Class::READ));
+                        }
+                    })
+                })
+            })
+        },
+    );
+    limiter.still_admitting(&orders[0][0]);
 }
 
 fn governor_rows(c: &mut Criterion) {
