@@ -7,7 +7,10 @@
 //! two threads' time per check over one thread's (the aggregate ratio) is
 //! what the second thread costs the first. `tollgate_check_reference` is
 //! the limiter as users build it (`tollgate_bench::Renewing`: the
-//! reference policy's shape, the default clock and capacity, `check`).
+//! reference policy's shape, the default clock, `check`), in a table of
+//! the default capacity (`distinct_1k`) and in one 95% full
+//! (`distinct_1k_95pct`), where the two threads' keys share lines: the
+//! A/B of false sharing.
 //!
 //! Which cache lines the two threads of a `distinct_1k` row share, with
 //! `perf c2c` on a machine whose guest sees the processor's load and store
