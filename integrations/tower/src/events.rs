@@ -139,29 +139,26 @@ impl Events {
         key: impl FnOnce() -> Fingerprint,
     ) {
         let class = class_name(policy, class);
-        let full = match decision.outcome() {
-            Outcome::TableFull => Some("the limiter's table is full: a new key was refused"),
-            Outcome::AllowedUntracked => {
-                Some("the limiter's table is full: a new key was admitted uncounted")
-            }
+        // The answers that warn, at most once a second each: a full table
+        // (refused or admitted uncounted), then a decision made without
+        // the store.
+        let warns = match decision.outcome() {
+            Outcome::TableFull => Some((
+                &self.table_full,
+                "the limiter's table is full: a new key was refused",
+            )),
+            Outcome::AllowedUntracked => Some((
+                &self.table_full,
+                "the limiter's table is full: a new key was admitted uncounted",
+            )),
+            _ if decision.is_degraded() => Some((
+                &self.degraded,
+                "decided without the store, by the limiter's failure policy",
+            )),
             _ => None,
         };
-        if let Some(message) = full {
-            match self.table_full.warn_at(decision.now()) {
-                Some(suppressed) => decision_event!(
-                    Level::WARN,
-                    decision,
-                    class,
-                    head,
-                    key,
-                    suppressed,
-                    "{message}"
-                ),
-                None => decision_event!(Level::DEBUG, decision, class, head, key, "{message}"),
-            }
-        } else if decision.is_degraded() {
-            let message = "decided without the store, by the limiter's failure policy";
-            match self.degraded.warn_at(decision.now()) {
+        if let Some((once, message)) = warns {
+            match once.warn_at(decision.now()) {
                 Some(suppressed) => decision_event!(
                     Level::WARN,
                     decision,
