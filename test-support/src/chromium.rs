@@ -20,8 +20,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::ci::under_ci;
-
 /// The browser binary, as Debian's `chromium` package installs it.
 pub const BINARY: &str = "chromium";
 
@@ -57,22 +55,7 @@ const FLAGS: &[&str] = &[
 
 /// Whether [`BINARY`] runs here; under CI, panics if not.
 pub fn available(test: &str) -> bool {
-    let found = Command::new(BINARY)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            !under_ci(),
-            "{test}: {BINARY} is not installed, and CI needs it (ci/chromium.sh installs it)"
-        );
-        eprintln!(
-            "{test}: SKIPPED: {BINARY} is not installed (apt-get install chromium, or ci/chromium.sh)"
-        );
-    }
-    found
+    crate::ci::available(test, BINARY, "chromium", "ci/chromium.sh")
 }
 
 /// A headless Chromium showing one page.

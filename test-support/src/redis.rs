@@ -21,22 +21,7 @@ pub use crate::ci::under_ci;
 
 /// Whether `redis-server` can be run here; under CI, panics if not.
 pub fn available(test: &str) -> bool {
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            !under_ci(),
-            "{test}: redis-server is not installed, and CI needs it (ci/redis.sh installs it)"
-        );
-        eprintln!(
-            "{test}: SKIPPED: redis-server is not installed (apt-get install redis-server, or ci/redis.sh)"
-        );
-    }
-    found
+    crate::ci::available(test, "redis-server", "redis-server", "ci/redis.sh")
 }
 
 /// A free loopback port, as the system hands them out.
