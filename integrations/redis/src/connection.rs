@@ -80,18 +80,19 @@ impl Connection {
     /// Sends one command that is not a decision's, bounded by the
     /// connect timeout.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
-        match self.clone() {
-            Self::Server(mut c, bound) => {
-                match tokio::time::timeout(bound, cmd.query_async(&mut c)).await {
-                    Ok(reply) => reply,
-                    Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),
-                }
-            }
-            Self::Cluster(mut c) => cmd.query_async(&mut c).await,
+        match self {
+            Self::Server(_, bound) => match tokio::time::timeout(*bound, self.decide(cmd)).await {
+                Ok(reply) => reply,
+                Err(_) => Err(std::io::Error::from(std::io::ErrorKind::TimedOut).into()),
+            },
+            // redis-rs's own response timeout bounds it.
+            Self::Cluster(_) => self.decide(cmd).await,
         }
     }
 
-    /// Sends one command of a decision's: its caller bounds it.
+    /// Sends one command with no bound of its own: a decision's caller
+    /// bounds it with the per-decision timeout, `query` with the connect
+    /// timeout on one server (a cluster's own response timeout does).
     async fn decide<T: redis::FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         match self.clone() {
             Self::Server(mut c, _) => cmd.query_async(&mut c).await,
