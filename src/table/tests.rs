@@ -67,8 +67,11 @@ fn buckets_start_a_line_and_large_tables_prefetch() {
     }
     assert!(!Table::<Narrow>::new(1000).unwrap().prefetch);
     if !cfg!(miri) {
-        assert!(t.prefetch);
-        assert!(Table::<Wide>::new(10_000).unwrap().prefetch);
+        // The default capacity's table does not prefetch; one of 64 MiB
+        // and more does.
+        assert!(!t.prefetch);
+        assert!(Table::<Narrow>::new(1_500_000).unwrap().prefetch);
+        assert!(Table::<Wide>::new(2_000_000).unwrap().prefetch);
     }
 }
 
@@ -107,7 +110,7 @@ fn insert_then_find_in_either_width() {
 
 #[test]
 fn a_large_prefetching_table_finds_what_it_inserts() {
-    let n = if cfg!(miri) { 50 } else { 200_000 };
+    let n = if cfg!(miri) { 50 } else { 1_500_000 };
     let s = stamp(Width::Narrow);
     let rules = Rules {
         stamp_of: |_| Some(&s),
