@@ -26,6 +26,9 @@
 //! `--burst N` (the quota). Under `cargo bench` (argument `--bench`) it
 //! returns at once.
 
+#[path = "support/governor_key.rs"]
+mod governor_key;
+
 #[path = "../../integrations/tower/examples/support/app.rs"]
 #[allow(dead_code, reason = "only the routes are served here")]
 mod app;
@@ -36,11 +39,11 @@ use std::time::Duration;
 
 use app::routes;
 use axum::extract::Request;
+use governor_key::ApiKey;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_governor::governor::GovernorConfigBuilder;
-use tower_governor::key_extractor::KeyExtractor;
-use tower_governor::{GovernorError, GovernorLayer};
+use tower_governor::GovernorLayer;
 
 const USAGE: &str = "usage: governor_server [--listen ADDR] [--no-limit] [--no-headers] [--period-ns N] [--burst N]";
 
@@ -160,38 +163,6 @@ where
     tokio::select! {
         served = axum::serve(listener, app) => served.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => Ok(()),
-    }
-}
-
-/// The key of a request: the token of `Authorization: Bearer <token>`
-/// (the scheme in any case), else the `X-API-Key` value; requests
-/// without one are refused with tower_governor's error for an
-/// unextractable key.
-#[derive(Debug, Clone, Copy)]
-struct ApiKey;
-
-impl KeyExtractor for ApiKey {
-    type Key = String;
-
-    fn extract<T>(&self, req: &http::Request<T>) -> Result<String, GovernorError> {
-        let headers = req.headers();
-        let bearer = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim_start().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            });
-        bearer
-            .or_else(|| {
-                headers
-                    .get("x-api-key")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::trim)
-            })
-            .filter(|k| !k.is_empty())
-            .map(str::to_owned)
-            .ok_or(GovernorError::UnableToExtractKey)
     }
 }
 

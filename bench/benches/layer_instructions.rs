@@ -23,6 +23,13 @@
 //!   (`X-RateLimit-Limit: 1000`, small `Remaining`).
 //! - `load_1`: `scripts/load-policy.toml`, the one key of `scripts/load.sh` (every
 //!   value a 10-digit number, as in the load test).
+//! - `bare_body`: no layer, the same answer with axum's body type, which
+//!   tower_governor needs (its error answer is made from it).
+//! - `governor_1k`: tower_governor over `bare_body`'s service, configured
+//!   as `governor_server` serves it (the same key, an open quota, the
+//!   `x-ratelimit-limit` and `-remaining` fields), 1,000 keys visited in
+//!   turn; its cost is this row less `bare_body`.
+//! - `governor_1k_no_headers`: the same without the fields.
 //!
 //! With the `tower-tracing` or `tower-metrics` feature of this crate
 //! (`cargo bench ... --features tower-metrics --no-run`), the rows measure
@@ -44,13 +51,20 @@ use std::hint::black_box;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
+use axum::body::Body;
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, Response};
 use tollgate::{Limiter, Policy, SystemClock};
 use tollgate_tower::TollgateLayer;
 use tower::{service_fn, Layer, Service};
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::GovernorLayer;
+
+#[path = "support/governor_key.rs"]
+mod governor_key;
 
 /// A waker for futures that are always ready.
 struct Noop;
@@ -67,6 +81,12 @@ fn handler(_: Request<()>) -> Ready<Result<Response<Bytes>, Infallible>> {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     ready(Ok(response))
+}
+
+/// [`handler`]'s answer with axum's body type.
+fn handler_body(request: Request<()>) -> Ready<Result<Response<Body>, Infallible>> {
+    let response = handler(request).into_inner().map(|r| r.map(Body::from));
+    ready(response)
 }
 
 /// Calls `service` once per key, `iterations` times in all, polling each
@@ -107,7 +127,7 @@ fn main() {
     ) else {
         // `cargo bench` passes `--bench`: list the rows and return.
         println!(
-            "layer_instructions: run under callgrind with bare|reference_1k|load_1 ITERATIONS"
+            "layer_instructions: run under callgrind with ROW ITERATIONS (rows: bare, reference_1k, load_1, bare_body, governor_1k, governor_1k_no_headers)"
         );
         return;
     };
@@ -143,6 +163,25 @@ fn main() {
                 Policy::from_toml_str(include_str!("../../scripts/load-policy.toml")).unwrap();
             let keys = vec![HeaderValue::from_static("Bearer key_load")];
             run(limited(policy, &keys), &keys, iterations);
+        }
+        "bare_body" => run(service_fn(handler_body), &keys(1_000), iterations),
+        "governor_1k" | "governor_1k_no_headers" => {
+            let keys = keys(1_000);
+            let mut builder = GovernorConfigBuilder::default();
+            builder.period(Duration::from_nanos(1)).burst_size(u32::MAX);
+            let mut builder = builder.key_extractor(governor_key::ApiKey);
+            let inner = service_fn(handler_body);
+            if row == "governor_1k" {
+                let config = builder.use_headers().finish().unwrap();
+                let service = GovernorLayer::new(config).layer(inner);
+                run(service.clone(), &keys, u64::try_from(keys.len()).unwrap());
+                run(service, &keys, iterations);
+            } else {
+                let config = builder.finish().unwrap();
+                let service = GovernorLayer::new(config).layer(inner);
+                run(service.clone(), &keys, u64::try_from(keys.len()).unwrap());
+                run(service, &keys, iterations);
+            }
         }
         other => {
             eprintln!("unknown row {other:?}");
