@@ -30,7 +30,10 @@
 #
 # Settings (environment): RUNS (5), DURATION seconds per run (5),
 # CONNECTIONS (32), THREADS of wrk (1), WARMUP seconds (2), KEYS (1: one
-# key, "key_load"; N > 1: scripts/load-keys.lua, key_1 .. key_N in turn).
+# key, "key_load"; N > 1: scripts/load-keys.lua, key_1 .. key_N in turn),
+# PIN (1, the default: the servers run on the last CPU and wrk on the
+# others, through taskset, so that wrk does not take the servers' CPU
+# and the runs spread less; 0: servers and wrk share every CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +43,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-2}
 KEYS=${KEYS:-1}
+PIN=${PIN:-1}
 PATH_UNDER_TEST=/v1/companies/1
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -62,10 +66,18 @@ cleanup() {
 trap cleanup EXIT
 
 # Starts binary $2 with the remaining arguments, logging to $work/$1.log.
+server_cpus=()
+if [ "$PIN" = 1 ]; then
+    last=$(($(nproc) - 1))
+    [ "$last" -ge 1 ] || { echo "PIN needs two CPUs" >&2; exit 1; }
+    server_cpus=(taskset -c "$last")
+    wrk_cpus=(taskset -c "0-$((last - 1))")
+    export WRK_PREFIX="${wrk_cpus[*]}"
+fi
 start() {
     local name=$1 bin=$2
     shift 2
-    "$bin" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/$name.log" &
+    "${server_cpus[@]}" "$bin" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/$name.log" &
     pids+=($!)
 }
 
@@ -167,4 +179,4 @@ awk -v t="$t" -v g="$g" 'BEGIN {
     r = t / g
     printf "tollgate-tower adds %.2fx the CPU per request that tower_governor adds (target: <= 0.5x): %s\n", r, (r <= 0.5 ? "met" : "missed")
 }'
-echo "(medians of $RUNS runs of $DURATION s each, in turn; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; tollgate: scripts/load-policy.toml; tower_governor: a cell a nanosecond, bursts of 4294967295)"
+echo "(medians of $RUNS runs of $DURATION s each, in turn; servers ${server_cpus[*]:-on every CPU}; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; tollgate: scripts/load-policy.toml; tower_governor: a cell a nanosecond, bursts of 4294967295)"

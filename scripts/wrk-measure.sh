@@ -2,7 +2,8 @@
 # against a server, with the server's CPU time per request.
 #
 # Uses THREADS, CONNECTIONS, PATH_UNDER_TEST and the array wrk_keys (wrk's
-# options that choose the keys) of the script that sources it.
+# options that choose the keys) of the script that sources it, and
+# WRK_PREFIX (a command wrk runs under, such as taskset, or empty).
 
 # CPU time of process $1 so far, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -14,7 +15,8 @@ ticks_per_second=$(getconf CLK_TCK)
 measure() {
     local out c0 c1 n
     c0=$(cpu_ticks "$2")
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s "${wrk_keys[@]}" "http://$1$PATH_UNDER_TEST")
+    # shellcheck disable=SC2086 # WRK_PREFIX: a command and its arguments, or empty
+    out=$(${WRK_PREFIX:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3"s "${wrk_keys[@]}" "http://$1$PATH_UNDER_TEST")
     c1=$(cpu_ticks "$2")
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "non-2xx answers from $1:" >&2
