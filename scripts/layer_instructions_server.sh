@@ -17,7 +17,8 @@
 # server reads SystemClock (`--system-clock`: the default CoarseClock's
 # vDSO lookup faults under valgrind); tower_governor reads its own clock
 # (quanta). Both layers admit every request (limits no run reaches), on
-# one key, "key_load".
+# one key, "key_load". callgrind_control reaches the server through
+# ptrace: run as root, or where kernel.yama.ptrace_scope is 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,54 +31,55 @@ for tool in valgrind callgrind_control wrk; do
 done
 cargo build --quiet --release -p tollgate-tower --example api_server
 api=target/release/examples/api_server
-gov=$(cargo bench -p tollgate-bench --bench governor_server --no-run 2>&1 |
-    sed -n 's/.*Executable .*(\(.*governor_server-[0-9a-f]*\)).*/\1/p')
-[ -x "$gov" ] || { echo "no governor_server binary" >&2; exit 1; }
+source scripts/servers.sh
+gov=$(governor_server_binary)
 
 work=$(mktemp -d)
 server=
 cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null || true
+    if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Instructions per request of one server: $1 a name, the rest its command.
+# Counts one server: $1 a name, the rest its command. Sets `per_request`
+# (instructions per request) and `requests` (requests counted).
 count() {
-    local name=$1 addr out requests dump instructions
+    local name=$1 addr out dump total
     shift
     valgrind --tool=callgrind --callgrind-out-file="$work/$name.%p" "$@" --listen 127.0.0.1:0 \
         >/dev/null 2>"$work/$name.log" &
     server=$!
-    for _ in $(seq 300); do
-        grep -q 'listening on http://' "$work/$name.log" && break
-        sleep 0.1
-    done
-    addr=$(sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$work/$name.log" | head -n1)
-    [ -n "$addr" ] || { echo "server $name did not start: $(cat "$work/$name.log")" >&2; exit 1; }
+    # Valgrind takes some seconds to start a server.
+    addr=$(address "$work/$name.log" 300)
     wrk -t1 -c1 -d"$WARMUP"s -H 'Authorization: Bearer key_load' "http://$addr$PATH_UNDER_TEST" >/dev/null
-    callgrind_control -z "$server" >/dev/null 2>&1
+    callgrind_control -z "$server" >/dev/null
     out=$(wrk -t1 -c1 -d"$SECONDS_COUNTED"s -H 'Authorization: Bearer key_load' "http://$addr$PATH_UNDER_TEST")
-    callgrind_control -d "$server" >/dev/null 2>&1
+    callgrind_control -d "$server" >/dev/null
     if grep -q 'Non-2xx' <<<"$out"; then
         echo "non-2xx answers from $name" >&2
         exit 1
     fi
     requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+    # The first dump callgrind_control asks for: the out-file's name (the
+    # server's pid: valgrind runs it in its own process) and ".1".
+    dump="$work/$name.$server.1"
     kill -INT "$server"
     wait "$server" 2>/dev/null || true
     server=
-    # The dump made by `-d` (its file name ends in a dump number).
-    dump=$(ls "$work/$name".*.1 2>/dev/null | head -n1)
-    [ -n "$dump" ] || { echo "no callgrind dump from $name" >&2; exit 1; }
-    instructions=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
-    awk -v i="$instructions" -v n="$requests" 'BEGIN { printf "%.0f %d\n", i / n, n }'
+    [ -f "$dump" ] || { echo "no callgrind dump from $name" >&2; exit 1; }
+    total=$(awk '/^(summary|totals):/ { print $2; exit }' "$dump")
+    per_request=$(awk -v i="$total" -v n="$requests" 'BEGIN { printf "%.0f", i / n }')
 }
 
-read -r bare n_bare < <(count bare "$api" --no-limit --system-clock)
-read -r tollgate n_tollgate < <(count tollgate "$api" --system-clock --policy scripts/load-policy.toml)
-read -r gov_bare n_gov_bare < <(count gov-bare "$gov" --no-limit)
-read -r governor n_governor < <(count governor "$gov")
+count bare "$api" --no-limit --system-clock
+bare=$per_request n_bare=$requests
+count tollgate "$api" --system-clock --policy scripts/load-policy.toml
+tollgate=$per_request n_tollgate=$requests
+count gov-bare "$gov" --no-limit
+gov_bare=$per_request n_gov_bare=$requests
+count governor "$gov"
+governor=$per_request n_governor=$requests
 
 echo "| server | instructions per request | requests counted | added by the layer |"
 echo "|---|---:|---:|---:|"
@@ -86,4 +88,4 @@ echo "| api_server, tollgate-tower | $tollgate | $n_tollgate | $((tollgate - bar
 echo "| governor_server --no-limit | $gov_bare | $n_gov_bare | |"
 echo "| governor_server, tower_governor | $governor | $n_governor | $((governor - gov_bare)) |"
 awk -v t="$((tollgate - bare))" -v g="$((governor - gov_bare))" \
-    'BEGIN { r = t / g; printf "\ntollgate-tower adds %.2fx the instructions per request that tower_governor adds (target: <= 0.5x): %s\n", r, (r <= 0.5 ? "met" : "missed") }'
+    'BEGIN { r = t / g; printf "\nin instructions, the tollgate-tower layer adds %.2fx what tower_governor adds (target: <= 0.5x): %s\n", r, (r <= 0.5 ? "met" : "missed") }'

@@ -33,7 +33,8 @@
 # key, "key_load"; N > 1: scripts/load-keys.lua, key_1 .. key_N in turn),
 # PIN (1, the default: the servers run on the last CPU and wrk on the
 # others, through taskset, so that wrk does not take the servers' CPU
-# and the runs spread less; 0: servers and wrk share every CPU).
+# and the runs spread less; each server then runs one tokio worker; 0:
+# servers and wrk share every CPU, two workers each on two CPUs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,9 +54,8 @@ fi
 # One build after the other: never two cargo builds at once.
 cargo build --quiet --release -p tollgate-tower --example api_server
 api=target/release/examples/api_server
-gov=$(cargo bench -p tollgate-bench --bench governor_server --no-run 2>&1 |
-    sed -n 's/.*Executable .*(\(.*governor_server-[0-9a-f]*\)).*/\1/p')
-[ -x "$gov" ] || { echo "no governor_server binary" >&2; exit 1; }
+source scripts/servers.sh
+gov=$(governor_server_binary)
 
 work=$(mktemp -d)
 pids=()
@@ -65,15 +65,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts binary $2 with the remaining arguments, logging to $work/$1.log.
+# With PIN=1: the servers on the last CPU this script may use, wrk on
+# the others. tokio sizes a server's pool of workers from the CPUs it may
+# use, so each pinned server runs one worker thread.
 server_cpus=()
+WRK_PREFIX=
 if [ "$PIN" = 1 ]; then
-    last=$(($(nproc) - 1))
-    [ "$last" -ge 1 ] || { echo "PIN needs two CPUs" >&2; exit 1; }
-    server_cpus=(taskset -c "$last")
-    wrk_cpus=(taskset -c "0-$((last - 1))")
-    export WRK_PREFIX="${wrk_cpus[*]}"
+    mapfile -t cpus < <(python3 -c 'import os; print(*sorted(os.sched_getaffinity(0)), sep="\n")')
+    [ "${#cpus[@]}" -ge 2 ] || { echo "PIN=1 needs two CPUs; run with PIN=0" >&2; exit 1; }
+    server_cpus=(taskset -c "${cpus[-1]}")
+    others=$(IFS=,; echo "${cpus[*]:0:${#cpus[@]}-1}")
+    WRK_PREFIX="taskset -c $others"
 fi
+# Starts binary $2 with the remaining arguments, logging to $work/$1.log.
 start() {
     local name=$1 bin=$2
     shift 2
@@ -81,18 +85,6 @@ start() {
     pids+=($!)
 }
 
-# The address server $1 logged.
-address() {
-    for _ in $(seq 100); do
-        if grep -q 'listening on http://' "$work/$1.log"; then
-            sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$work/$1.log" | head -n1
-            return
-        fi
-        sleep 0.1
-    done
-    echo "server $1 did not start: $(cat "$work/$1.log")" >&2
-    exit 1
-}
 
 names=(bare tollgate gov-bare governor)
 start bare "$api" --no-limit
@@ -102,7 +94,7 @@ start governor "$gov"
 declare -A pid addr
 for i in "${!names[@]}"; do
     pid[${names[$i]}]=${pids[$i]}
-    addr[${names[$i]}]=$(address "${names[$i]}")
+    addr[${names[$i]}]=$(address "$work/${names[$i]}.log")
 done
 
 if [ "$KEYS" -gt 1 ]; then
@@ -179,4 +171,4 @@ awk -v t="$t" -v g="$g" 'BEGIN {
     r = t / g
     printf "tollgate-tower adds %.2fx the CPU per request that tower_governor adds (target: <= 0.5x): %s\n", r, (r <= 0.5 ? "met" : "missed")
 }'
-echo "(medians of $RUNS runs of $DURATION s each, in turn; servers ${server_cpus[*]:-on every CPU}; wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; tollgate: scripts/load-policy.toml; tower_governor: a cell a nanosecond, bursts of 4294967295)"
+echo "(medians of $RUNS runs of $DURATION s each, in turn; $( [ "$PIN" = 1 ] && echo "servers on CPU ${cpus[-1]} (one worker each), wrk on CPUs $others" || echo "servers and wrk on every CPU"); wrk -t$THREADS -c$CONNECTIONS, GET $PATH_UNDER_TEST, $workload; tollgate: scripts/load-policy.toml; tower_governor: a cell a nanosecond, bursts of 4294967295)"

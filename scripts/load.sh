@@ -53,6 +53,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+source scripts/servers.sh
+
 # Starts the server with the given arguments, logging to $1.
 start() {
     local log=$1
@@ -61,18 +63,6 @@ start() {
     pids+=($!)
 }
 
-# The address a server logged.
-address() {
-    for _ in $(seq 100); do
-        if grep -q 'listening on http://' "$1"; then
-            sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$1" | head -n1
-            return
-        fi
-        sleep 0.1
-    done
-    echo "server did not start: $(cat "$1")" >&2
-    exit 1
-}
 
 if [ "$KEYS" -gt 1 ]; then
     # The reference policy; room for every key.

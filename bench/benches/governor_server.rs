@@ -6,8 +6,8 @@
 //!
 //! tower_governor is configured as close to tollgate-tower as it allows:
 //! one key per request, read from `Authorization: Bearer <key>` or else
-//! `X-API-Key` (an extractor of this file: tower_governor's own read
-//! only IP addresses), the `x-ratelimit-limit` and `-remaining` fields on
+//! `X-API-Key` (`support/governor_setup.rs`: tower_governor's own
+//! extractors read only IP addresses), the `x-ratelimit-limit` and `-remaining` fields on
 //! every answer (`use_headers`), and one GCRA quota per key for every
 //! method (a tower_governor layer has one quota; the reference policy's
 //! classes would take a layer per class). The default quota is as open
@@ -26,8 +26,8 @@
 //! `--burst N` (the quota). Under `cargo bench` (argument `--bench`) it
 //! returns at once.
 
-#[path = "support/governor_key.rs"]
-mod governor_key;
+#[path = "support/governor_setup.rs"]
+mod governor_setup;
 
 #[path = "../../integrations/tower/examples/support/app.rs"]
 #[allow(dead_code, reason = "only the routes are served here")]
@@ -39,10 +39,8 @@ use std::time::Duration;
 
 use app::routes;
 use axum::extract::Request;
-use governor_key::ApiKey;
 use tokio::net::TcpListener;
 use tower::Layer;
-use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
 
 const USAGE: &str = "usage: governor_server [--listen ADDR] [--no-limit] [--no-headers] [--period-ns N] [--burst N]";
@@ -132,9 +130,7 @@ async fn run(o: Options) -> Result<(), String> {
         "NOT rate-limited".to_owned()
     };
     eprintln!("governor_server: listening on http://{addr} ({what}); stop with Ctrl-C");
-    let mut builder = GovernorConfigBuilder::default();
-    builder.period(o.period).burst_size(o.burst);
-    let mut builder = builder.key_extractor(ApiKey);
+    let mut builder = governor_setup::config(o.period, o.burst);
     if !o.limit {
         serve(listener, routes()).await
     } else if o.headers {

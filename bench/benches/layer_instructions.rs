@@ -5,7 +5,7 @@
 //! ```text
 //! bin=$(cargo bench -p tollgate-bench --bench layer_instructions --no-run 2>&1 |
 //!     sed -n 's/.*(\(.*layer_instructions-[0-9a-f]*\)).*/\1/p')
-//! for row in bare reference_1k load_1; do
+//! for row in bare reference_1k load_1 bare_body governor_1k governor_1k_no_headers; do
 //!     for n in 0 100000; do
 //!         valgrind --tool=callgrind --callgrind-out-file=/dev/null $bin $row $n 2>&1 |
 //!             awk -v row=$row -v n=$n '/Collected/ { print row, n, $NF }'
@@ -60,11 +60,10 @@ use http::{HeaderValue, Request, Response};
 use tollgate::{Limiter, Policy, SystemClock};
 use tollgate_tower::TollgateLayer;
 use tower::{service_fn, Layer, Service};
-use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
 
-#[path = "support/governor_key.rs"]
-mod governor_key;
+#[path = "support/governor_setup.rs"]
+mod governor_setup;
 
 /// A waker for futures that are always ready.
 struct Noop;
@@ -113,6 +112,16 @@ where
     }
 }
 
+/// [`run`] after one request of every key, so that the layer tracks
+/// every key before counting starts.
+fn run_tracked<S, B>(service: S, keys: &[HeaderValue], iterations: u64)
+where
+    S: Service<Request<()>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    run(service.clone(), keys, u64::try_from(keys.len()).unwrap());
+    run(service, keys, iterations);
+}
+
 fn keys(n: usize) -> Vec<HeaderValue> {
     (0..n)
         .map(|i| HeaderValue::try_from(format!("Bearer key_{i}")).unwrap())
@@ -141,47 +150,40 @@ fn main() {
         }
     }
     let inner = service_fn(handler);
-    let limited = |policy: Policy, keys: &[HeaderValue]| {
+    let limited = |policy: Policy| {
         let limiter = Limiter::builder(policy)
             .clock(SystemClock)
             .capacity(4096)
             .build()
             .unwrap();
-        let service = TollgateLayer::new(limiter).layer(inner);
-        // Every key tracked before counting starts.
-        run(service.clone(), keys, u64::try_from(keys.len()).unwrap());
-        service
+        TollgateLayer::new(limiter).layer(inner)
     };
     match row.as_str() {
         "bare" => run(inner, &keys(1_000), iterations),
         "reference_1k" => {
-            let keys = keys(1_000);
-            run(limited(Policy::default(), &keys), &keys, iterations);
+            run_tracked(limited(Policy::default()), &keys(1_000), iterations);
         }
         "load_1" => {
             let policy =
                 Policy::from_toml_str(include_str!("../../scripts/load-policy.toml")).unwrap();
             let keys = vec![HeaderValue::from_static("Bearer key_load")];
-            run(limited(policy, &keys), &keys, iterations);
+            run_tracked(limited(policy), &keys, iterations);
         }
         "bare_body" => run(service_fn(handler_body), &keys(1_000), iterations),
-        "governor_1k" | "governor_1k_no_headers" => {
-            let keys = keys(1_000);
-            let mut builder = GovernorConfigBuilder::default();
-            builder.period(Duration::from_nanos(1)).burst_size(u32::MAX);
-            let mut builder = builder.key_extractor(governor_key::ApiKey);
-            let inner = service_fn(handler_body);
-            if row == "governor_1k" {
-                let config = builder.use_headers().finish().unwrap();
-                let service = GovernorLayer::new(config).layer(inner);
-                run(service.clone(), &keys, u64::try_from(keys.len()).unwrap());
-                run(service, &keys, iterations);
-            } else {
-                let config = builder.finish().unwrap();
-                let service = GovernorLayer::new(config).layer(inner);
-                run(service.clone(), &keys, u64::try_from(keys.len()).unwrap());
-                run(service, &keys, iterations);
-            }
+        "governor_1k" => {
+            let config = governor_setup::config(Duration::from_nanos(1), u32::MAX)
+                .use_headers()
+                .finish()
+                .unwrap();
+            let service = GovernorLayer::new(config).layer(service_fn(handler_body));
+            run_tracked(service, &keys(1_000), iterations);
+        }
+        "governor_1k_no_headers" => {
+            let config = governor_setup::config(Duration::from_nanos(1), u32::MAX)
+                .finish()
+                .unwrap();
+            let service = GovernorLayer::new(config).layer(service_fn(handler_body));
+            run_tracked(service, &keys(1_000), iterations);
         }
         other => {
             eprintln!("unknown row {other:?}");

@@ -1,10 +1,26 @@
-//! tower_governor's key for the rows beside tollgate-tower (the
-//! `governor_server` program and the `layer_instructions` rows): the key
-//! tollgate-tower's `ApiKey` reads, as a tower_governor extractor
-//! (tower_governor's own read only IP addresses).
+//! tower_governor as the rows beside tollgate-tower set it up (the
+//! `governor_server` program and the `layer_instructions` rows): keyed by
+//! what tollgate-tower's `ApiKey` reads, as a tower_governor extractor
+//! (tower_governor's own read only IP addresses), with a quota given by
+//! its period and burst.
 
+use std::time::Duration;
+
+use governor::middleware::NoOpMiddleware;
+use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::GovernorError;
+
+/// A configuration of one cell every `period`, bursts of `burst`, keyed
+/// by [`ApiKey`]; `use_headers` adds the `x-ratelimit-*` fields.
+pub(crate) fn config(
+    period: Duration,
+    burst: u32,
+) -> GovernorConfigBuilder<ApiKey, NoOpMiddleware> {
+    let mut builder = GovernorConfigBuilder::default();
+    builder.period(period).burst_size(burst);
+    builder.key_extractor(ApiKey)
+}
 
 /// The key of a request: the token of `Authorization: Bearer <token>`
 /// (the scheme in any case), else the `X-API-Key` value; requests
