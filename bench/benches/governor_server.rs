@@ -7,12 +7,12 @@
 //! tower_governor is configured as close to tollgate-tower as it allows:
 //! one key per request, read from `Authorization: Bearer <key>` or else
 //! `X-API-Key` (`support/governor_setup.rs`: tower_governor's own
-//! extractors read only IP addresses), the `x-ratelimit-limit` and `-remaining` fields on
-//! every answer (`use_headers`), and one GCRA quota per key for every
-//! method (a tower_governor layer has one quota; the reference policy's
-//! classes would take a layer per class). The default quota is as open
-//! as it goes (one cell a nanosecond, a burst of `u32::MAX`), so no run
-//! is limited.
+//! extractors read only IP addresses), the `x-ratelimit-limit` and
+//! `-remaining` fields on every answer (`use_headers`), and one GCRA
+//! quota per key for every method (a tower_governor layer has one quota;
+//! the reference policy's classes would take a layer per class). The
+//! default quota is as open as it goes (one cell a nanosecond, a burst of
+//! `u32::MAX`), so no run is limited.
 //!
 //! ```text
 //! cargo bench -p tollgate-bench --bench governor_server --no-run   # prints the binary's path
