@@ -26,12 +26,12 @@ WARMUP=${WARMUP:-2}
 SECONDS_COUNTED=${SECONDS_COUNTED:-6}
 PATH_UNDER_TEST=/v1/companies/1
 
-for tool in valgrind callgrind_control wrk; do
+for tool in valgrind callgrind_control; do
     command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
 done
-cargo build --quiet --release -p tollgate-tower --example api_server
-api=target/release/examples/api_server
 source scripts/servers.sh
+need_wrk
+api=$(api_server_binary)
 gov=$(governor_server_binary)
 
 work=$(mktemp -d)

@@ -47,14 +47,9 @@ KEYS=${KEYS:-1}
 PIN=${PIN:-1}
 PATH_UNDER_TEST=/v1/companies/1
 
-if ! command -v wrk >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-# One build after the other: never two cargo builds at once.
-cargo build --quiet --release -p tollgate-tower --example api_server
-api=target/release/examples/api_server
 source scripts/servers.sh
+need_wrk
+api=$(api_server_binary)
 gov=$(governor_server_binary)
 
 work=$(mktemp -d)

@@ -38,12 +38,9 @@ WARMUP=${WARMUP:-2}
 KEYS=${KEYS:-1}
 PATH_UNDER_TEST=/v1/companies/1
 
-if ! command -v wrk >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-cargo build --quiet --release -p tollgate-tower --example api_server
-bin=target/release/examples/api_server
+source scripts/servers.sh
+need_wrk
+bin=$(api_server_binary)
 
 work=$(mktemp -d)
 pids=()
@@ -53,8 +50,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source scripts/servers.sh
-
 # Starts the server with the given arguments, logging to $1.
 start() {
     local log=$1
@@ -62,7 +57,6 @@ start() {
     "$bin" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$log" &
     pids+=($!)
 }
-
 
 if [ "$KEYS" -gt 1 ]; then
     # The reference policy; room for every key.
